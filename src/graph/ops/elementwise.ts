@@ -1,0 +1,249 @@
+// Elementwise ops. Each op: builder, shape rule (numpy broadcasting) and gradient rule, side by side.
+import { isFloat, type DType } from '../dtype.js';
+import type { Lowering } from '../lower.js';
+import { broadcastShapes } from '../shape.js';
+import type { Attrs, Node, OpDef, OutputSpec, Tensor } from '../tensor.js';
+import { lift, scalar, type TensorLike } from './util.js';
+import { sumTo } from './shape.js';
+
+type Grad = (node: Node, dy: Tensor) => (Tensor | undefined)[];
+
+function binaryInfer(type: string, out?: DType) {
+  return (inputs: readonly Tensor[]): OutputSpec[] => {
+    const [a, b] = inputs;
+    if (a.dtype !== b.dtype) throw new Error(`${type}: dtypes differ (${a.dtype} and ${b.dtype})`);
+    return [{ dtype: out ?? a.dtype, shape: broadcastShapes(a.shape, b.shape, type) }];
+  };
+}
+
+function binaryOp(type: string, onnx: string, grad?: Grad, out?: DType): OpDef {
+  return {
+    type,
+    infer: binaryInfer(type, out),
+    lower: (l, n) => l.add(onnx, n.inputs.map((t) => l.name(t)), [l.name(n.outputs[0])]),
+    grad: grad && ((n, d) => (d[0] ? grad(n, d[0]) : [])),
+  };
+}
+
+function unaryOp(type: string, lower: (l: Lowering, x: string, n: Node) => string, grad?: Grad, floatOnly = true): OpDef {
+  return {
+    type,
+    infer: ([x]) => {
+      if (floatOnly && !isFloat(x.dtype)) throw new Error(`${type}: expects a float tensor, got ${x.dtype}`);
+      return [{ dtype: x.dtype, shape: [...x.shape] }];
+    },
+    lower: (l, n) => {
+      const y = lower(l, l.name(n.inputs[0]), n);
+      l.add('Identity', [y], [l.name(n.outputs[0])]);
+    },
+    grad: grad && ((n, d) => (d[0] ? grad(n, d[0]) : [])),
+  };
+}
+
+/** Unary op that maps to a single ONNX node of the same name. */
+const simple = (onnx: string, attrs: (n: Node) => Parameters<Lowering['emit']>[2] = () => ({})) =>
+  (l: Lowering, x: string, n: Node) => l.emit(onnx, [x], attrs(n));
+
+const bin = (op: OpDef) => (a: TensorLike, b: TensorLike): Tensor => {
+  const [x, y] = lift(a, b, op.type);
+  return x.graph.apply(op, [x, y], {})[0];
+};
+const un = (op: OpDef) => (x: Tensor): Tensor => x.graph.apply(op, [x], {})[0];
+
+// ---- arithmetic ----
+export const Add = binaryOp('add', 'Add', (n, dy) => [sumTo(dy, n.inputs[0].shape), sumTo(dy, n.inputs[1].shape)]);
+export const Sub = binaryOp('sub', 'Sub', (n, dy) => [sumTo(dy, n.inputs[0].shape), sumTo(neg(dy), n.inputs[1].shape)]);
+export const Mul = binaryOp('mul', 'Mul', (n, dy) => {
+  const [a, b] = n.inputs;
+  return [a.requiresGrad ? sumTo(mul(dy, b), a.shape) : undefined, b.requiresGrad ? sumTo(mul(dy, a), b.shape) : undefined];
+});
+export const Div = binaryOp('div', 'Div', (n, dy) => {
+  const [a, b] = n.inputs;
+  const y = n.outputs[0];
+  return [
+    a.requiresGrad ? sumTo(div(dy, b), a.shape) : undefined,
+    b.requiresGrad ? sumTo(neg(div(mul(dy, y), b)), b.shape) : undefined,
+  ];
+});
+export const Pow = binaryOp('pow', 'Pow', (n, dy) => {
+  const [a, b] = n.inputs;
+  const y = n.outputs[0];
+  return [
+    a.requiresGrad ? sumTo(mul(dy, mul(b, pow(a, sub(b, 1)))), a.shape) : undefined,
+    b.requiresGrad ? sumTo(mul(dy, mul(y, log(a))), b.shape) : undefined,
+  ];
+});
+// Ties send the gradient to the first operand, as PyTorch's clamp does for its input.
+export const Maximum = binaryOp('maximum', 'Max', (n, dy) => {
+  const [a, b] = n.inputs;
+  const bWins = less(a, b);
+  return [sumTo(where(bWins, 0, dy), a.shape), sumTo(where(bWins, dy, 0), b.shape)];
+});
+export const Minimum = binaryOp('minimum', 'Min', (n, dy) => {
+  const [a, b] = n.inputs;
+  const bWins = less(b, a);
+  return [sumTo(where(bWins, 0, dy), a.shape), sumTo(where(bWins, dy, 0), b.shape)];
+});
+export const Mod = binaryOp('mod', 'Mod');
+export const BitwiseXor = binaryOp('bitwise_xor', 'BitwiseXor');
+
+export const add = bin(Add);
+export const sub = bin(Sub);
+export const mul = bin(Mul);
+export const div = bin(Div);
+export const pow = bin(Pow);
+export const maximum = bin(Maximum);
+export const minimum = bin(Minimum);
+/** Integer remainder (same sign as the divisor for integers, as Python's %). */
+export const mod = bin(Mod);
+export const bitwiseXor = bin(BitwiseXor);
+
+// ---- comparisons and logic (not differentiable) ----
+export const Equal = binaryOp('equal', 'Equal', undefined, 'bool');
+export const Less = binaryOp('less', 'Less', undefined, 'bool');
+export const Greater = binaryOp('greater', 'Greater', undefined, 'bool');
+export const GreaterOrEqual = binaryOp('greater_or_equal', 'GreaterOrEqual', undefined, 'bool');
+export const And = binaryOp('and', 'And', undefined, 'bool');
+export const Or = binaryOp('or', 'Or', undefined, 'bool');
+export const equal = bin(Equal);
+export const less = bin(Less);
+export const greater = bin(Greater);
+export const greaterOrEqual = bin(GreaterOrEqual);
+export const and = bin(And);
+export const or = bin(Or);
+export const Not = unaryOp('not', simple('Not'), undefined, false);
+export const not = un(Not);
+
+// ---- unary math ----
+export const Neg = unaryOp('neg', simple('Neg'), (_n, dy) => [neg(dy)], false);
+export const Sqrt = unaryOp('sqrt', simple('Sqrt'), (n, dy) => [div(mul(dy, 0.5), n.outputs[0])]);
+export const Rsqrt = unaryOp('rsqrt', (l, x) => l.emit('Reciprocal', [l.emit('Sqrt', [x])]), (n, dy) => {
+  const y = n.outputs[0];
+  return [mul(mul(dy, -0.5), mul(y, mul(y, y)))];
+});
+export const Exp = unaryOp('exp', simple('Exp'), (n, dy) => [mul(dy, n.outputs[0])]);
+export const Log = unaryOp('log', simple('Log'), (n, dy) => [div(dy, n.inputs[0])]);
+export const Tanh = unaryOp('tanh', simple('Tanh'), (n, dy) => {
+  const y = n.outputs[0];
+  return [mul(dy, sub(1, mul(y, y)))];
+});
+export const Sigmoid = unaryOp('sigmoid', simple('Sigmoid'), (n, dy) => {
+  const y = n.outputs[0];
+  return [mul(dy, mul(y, sub(1, y)))];
+});
+export const Relu = unaryOp('relu', simple('Relu'), (n, dy) => [where(greater(n.inputs[0], 0), dy, 0)]);
+export const Silu = unaryOp('silu', (l, x) => l.emit('Mul', [x, l.emit('Sigmoid', [x])]), (n, dy) => {
+  const x = n.inputs[0];
+  const s = sigmoid(x);
+  return [mul(dy, mul(s, add(1, mul(x, sub(1, s)))))];
+});
+
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+/**
+ * float64 erf for the CPU build, which has no double Erf kernel: Abramowitz & Stegun 7.1.26
+ * (absolute error < 1.5e-7). Only float64 graphs (gradient checks) take this path.
+ */
+function erf64(l: Lowering, x: string): string {
+  const c = (v: number) => l.constScalar(v, 'float64');
+  const ax = l.emit('Abs', [x]);
+  const t = l.emit('Reciprocal', [l.emit('Add', [c(1), l.emit('Mul', [c(0.3275911), ax])])]);
+  let poly = c(1.061405429);
+  for (const k of [-1.453152027, 1.421413741, -0.284496736, 0.254829592])
+    poly = l.emit('Add', [l.emit('Mul', [poly, t]), c(k)]);
+  poly = l.emit('Mul', [poly, t]);
+  const e = l.emit('Exp', [l.emit('Neg', [l.emit('Mul', [ax, ax])])]);
+  const r = l.emit('Sub', [c(1), l.emit('Mul', [poly, e])]);
+  return l.emit('Mul', [l.emit('Sign', [x]), r]);
+}
+
+export const Erf = unaryOp(
+  'erf',
+  (l, x, n) => (n.inputs[0].dtype === 'float64' ? erf64(l, x) : l.emit('Erf', [x])),
+  (n, dy) => {
+    const x = n.inputs[0];
+    return [mul(dy, mul(TWO_OVER_SQRT_PI, exp(neg(mul(x, x)))))];
+  },
+);
+
+type GeluAttrs = Attrs & { approximate: 'none' | 'tanh' };
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+/** GELU: 'none' is the exact erf form (BERT), 'tanh' the approximation (GPT-2's gelu_new). */
+export const Gelu: OpDef<GeluAttrs> = {
+  type: 'gelu',
+  infer: ([x]) => [{ dtype: x.dtype, shape: [...x.shape] }],
+  lower: (l, n) => {
+    const x = l.name(n.inputs[0]);
+    const out = l.name(n.outputs[0]);
+    if (n.inputs[0].dtype === 'float64' && n.attrs.approximate === 'none') {
+      const c = (v: number) => l.constScalar(v, 'float64');
+      const cdf = l.emit('Mul', [c(0.5), l.emit('Add', [c(1), erf64(l, l.emit('Mul', [x, c(Math.SQRT1_2)]))])]);
+      l.add('Mul', [x, cdf], [out]);
+    } else l.add('Gelu', [x], [out], { approximate: ['string', n.attrs.approximate] });
+  },
+  grad: (n, [dy]) => {
+    if (!dy) return [];
+    const x = n.inputs[0];
+    if (n.attrs.approximate === 'none') {
+      const cdf = mul(0.5, add(1, erf(mul(x, Math.SQRT1_2))));
+      const pdf = mul(1 / Math.sqrt(2 * Math.PI), exp(mul(mul(x, x), -0.5)));
+      return [mul(dy, add(cdf, mul(x, pdf)))];
+    }
+    const x2 = mul(x, x);
+    const t = tanh(mul(SQRT_2_OVER_PI, add(x, mul(0.044715, mul(x2, x)))));
+    const dt = mul(sub(1, mul(t, t)), mul(SQRT_2_OVER_PI, add(1, mul(3 * 0.044715, x2))));
+    return [mul(dy, add(mul(0.5, add(1, t)), mul(mul(0.5, x), dt)))];
+  },
+};
+
+export const neg = un(Neg);
+export const sqrt = un(Sqrt);
+export const rsqrt = un(Rsqrt);
+export const exp = un(Exp);
+export const log = un(Log);
+export const tanh = un(Tanh);
+export const erf = un(Erf);
+export const sigmoid = un(Sigmoid);
+export const relu = un(Relu);
+export const silu = un(Silu);
+export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  return x.graph.apply(Gelu, [x], { approximate })[0];
+}
+
+// ---- where and cast ----
+export const Where: OpDef = {
+  type: 'where',
+  infer: ([c, a, b]) => {
+    if (c.dtype !== 'bool') throw new Error(`where: condition must be bool, got ${c.dtype}`);
+    if (a.dtype !== b.dtype) throw new Error(`where: branches differ in dtype (${a.dtype}, ${b.dtype})`);
+    return [{ dtype: a.dtype, shape: broadcastShapes(broadcastShapes(c.shape, a.shape, 'where'), b.shape, 'where') }];
+  },
+  lower: (l, n) => l.add('Where', n.inputs.map((t) => l.name(t)), [l.name(n.outputs[0])]),
+  grad: (n, [dy]) => {
+    if (!dy) return [];
+    const [c, a, b] = n.inputs;
+    return [
+      undefined,
+      a.requiresGrad ? sumTo(where(c, dy, 0), a.shape) : undefined,
+      b.requiresGrad ? sumTo(where(c, 0, dy), b.shape) : undefined,
+    ];
+  },
+};
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = lift(a, b, 'where');
+  return cond.graph.apply(Where, [cond, x, y], {})[0];
+}
+
+type CastAttrs = Attrs & { to: DType };
+const onnxCode: Record<DType, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 };
+export const Cast: OpDef<CastAttrs> = {
+  type: 'cast',
+  infer: ([x], a) => [{ dtype: a.to, shape: [...x.shape] }],
+  lower: (l, n) => l.add('Cast', [l.name(n.inputs[0])], [l.name(n.outputs[0])], { to: ['int', onnxCode[n.attrs.to]] }),
+  grad: (n, [dy]) => (dy && isFloat(n.inputs[0].dtype) ? [cast(dy, n.inputs[0].dtype)] : []),
+};
+export function cast(x: Tensor, to: DType): Tensor {
+  if (x.dtype === to) return x;
+  return x.graph.apply(Cast, [x], { to })[0];
+}
+
+export { scalar };

@@ -1,0 +1,74 @@
+// Gradient checking: our gradient rules against central finite differences of the same ONNX forward, in float64.
+import { Graph, gradients, mul, sumAll, toOnnx, type Tensor } from '../../src/graph/index.js';
+import { nodeBackend } from '../../src/runtime/node.js';
+import type { HostTensor } from '../../src/runtime/backend.js';
+
+export interface GradInput {
+  shape: number[];
+  /** Values; random in [-1, 1] (seeded) when omitted. */
+  values?: number[];
+}
+
+export function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Builds f over float64 parameters, then compares d(sum(f * r))/d(input) with central differences, where r is a
+ * fixed random weighting (so every output element matters differently). Returns the worst relative error.
+ */
+export async function gradCheck(
+  inputs: GradInput[],
+  f: (xs: Tensor[], g: Graph) => Tensor,
+  opts: { seed?: number; h?: number; extraFeeds?: Record<string, HostTensor> } = {},
+): Promise<{ maxRelErr: number; maxAbsErr: number }> {
+  const rand = seeded(opts.seed ?? 1);
+  const g = new Graph('gradcheck');
+  const xs = inputs.map((inp, i) => g.param(`x${i}`, inp.shape, { dtype: 'float64' }));
+  const y = f(xs, g);
+  const n = y.shape.reduce<number>((a, d) => a * (d as number), 1);
+  const r = g.constant(Float64Array.from({ length: n }, () => rand() * 2 - 1), 'float64', y.shape as number[]);
+  const loss = sumAll(mul(y, r));
+  const grads = gradients(loss, xs);
+  g.output('loss', loss);
+  grads.forEach((d, i) => g.output(`grad${i}`, d));
+  const model = toOnnx(g);
+  const session = await nodeBackend.createSession(model.bytes);
+
+  const values = inputs.map((inp) =>
+    Float64Array.from(inp.values ?? Array.from({ length: inp.shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1)),
+  );
+  const feeds = (): Record<string, HostTensor> => {
+    const fd: Record<string, HostTensor> = { ...(opts.extraFeeds ?? {}) };
+    values.forEach((v, i) => (fd[`x${i}`] = { dtype: 'float64', shape: inputs[i].shape, data: v }));
+    return fd;
+  };
+  const out = await session.run(feeds());
+  const h = opts.h ?? 1e-6;
+  let maxRelErr = 0;
+  let maxAbsErr = 0;
+  for (let i = 0; i < values.length; i++) {
+    const analytic = out[`grad${i}`].data as Float64Array;
+    for (let j = 0; j < values[i].length; j++) {
+      const orig = values[i][j];
+      values[i][j] = orig + h;
+      const lp = ((await session.run(feeds(), ['loss'])).loss.data as Float64Array)[0];
+      values[i][j] = orig - h;
+      const lm = ((await session.run(feeds(), ['loss'])).loss.data as Float64Array)[0];
+      values[i][j] = orig;
+      const numeric = (lp - lm) / (2 * h);
+      const abs = Math.abs(numeric - analytic[j]);
+      maxAbsErr = Math.max(maxAbsErr, abs);
+      maxRelErr = Math.max(maxRelErr, abs / Math.max(1, Math.abs(numeric), Math.abs(analytic[j])));
+    }
+  }
+  await session.release();
+  return { maxRelErr, maxAbsErr };
+}
