@@ -79,6 +79,11 @@ export class Graph {
     return t;
   }
 
+  /** The input called `name`, declared on first use (shared inputs such as the dropout seed). */
+  inputOnce(name: string, dtype: DType, shape: Dim[]): Tensor {
+    return this.inputs.find((t) => t.name === name) ?? this.input(name, dtype, shape);
+  }
+
   /** A trainable parameter, fed from the parameter store on every run. Declaring a name twice returns the same tensor. */
   param(name: string, shape: number[], opts: { noDecay?: boolean; dtype?: DType } = {}): Tensor {
     const existing = this.params.get(name);

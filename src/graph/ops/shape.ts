@@ -183,6 +183,7 @@ export const Slice: OpDef<SliceAttrs> = {
       const e = end === undefined ? d : Math.min(Math.max(end < 0 ? end + d : end, 0), d);
       len = Math.max(e - s, 0);
     } else if (start >= 0 && end !== undefined && end >= 0) len = end - start;
+    else if (start >= 0 && (end === undefined || end < 0)) len = `${d}-${start - (end ?? 0)}`.replace(/-0$/, '');
     else len = `${d}[${start}:${end ?? ''}]`;
     return [{ dtype: x.dtype, shape: x.shape.map((v, i) => (i === a ? len : v)) }];
   },

@@ -1,0 +1,141 @@
+// GPT-2 as Hugging Face's GPT2LMHeadModel defines it: learned absolute positions, PRE-LayerNorm blocks
+// (x + attn(ln_1(x)), then x + mlp(ln_2(x))), gelu_new (tanh form), a final ln_f, and an lm_head tied to the token
+// embedding wte. Weights keep HF's Conv1D layout [in, out] and HF's names (transformer.h.{i}.attn.c_attn, ...).
+import type { Tensor } from '../graph/index.js';
+import * as F from '../graph/index.js';
+import { Ctx, Embedding, LayerNorm, MLP, Module, MultiHeadAttention, causalMask4d, paddingMask } from '../nn/index.js';
+
+export interface Gpt2Config {
+  vocabSize: number;
+  nPositions: number;
+  nEmbd: number;
+  nLayer: number;
+  nHead: number;
+  /** MLP width; 4 * nEmbd when undefined (HF's n_inner = null). */
+  nInner?: number;
+  layerNormEpsilon: number;
+  initializerRange: number;
+  /** Dropout on embeddings, residual branches and attention probabilities (HF's embd/resid/attn_pdrop). */
+  dropout: number;
+  bosTokenId: number;
+  eosTokenId: number;
+}
+
+export function gpt2Config(c: Partial<Gpt2Config> & Pick<Gpt2Config, 'vocabSize' | 'nEmbd' | 'nLayer' | 'nHead'>): Gpt2Config {
+  return {
+    nPositions: 1024,
+    layerNormEpsilon: 1e-5,
+    initializerRange: 0.02,
+    dropout: 0,
+    bosTokenId: c.vocabSize - 1,
+    eosTokenId: c.vocabSize - 1,
+    ...c,
+  };
+}
+
+class Gpt2Block extends Module {
+  readonly ln_1: LayerNorm;
+  readonly attn: MultiHeadAttention;
+  readonly ln_2: LayerNorm;
+  readonly mlp: MLP;
+  constructor(prefix: string, c: Gpt2Config) {
+    super(prefix);
+    const std = c.initializerRange;
+    // HF rescales the residual projections' init by 1/sqrt(2 * n_layer) (GPT-2 paper, section 2.3).
+    const outStd = std / Math.sqrt(2 * c.nLayer);
+    this.ln_1 = this.child(new LayerNorm(`${prefix}.ln_1`, c.nEmbd, c.layerNormEpsilon));
+    this.attn = this.child(
+      new MultiHeadAttention(`${prefix}.attn`, {
+        hidden: c.nEmbd, heads: c.nHead, layout: 'in_out', names: { qkv: 'c_attn', out: 'c_proj' }, std, outStd,
+      }),
+    );
+    this.ln_2 = this.child(new LayerNorm(`${prefix}.ln_2`, c.nEmbd, c.layerNormEpsilon));
+    this.mlp = this.child(
+      new MLP(`${prefix}.mlp`, {
+        hidden: c.nEmbd, inner: c.nInner ?? 4 * c.nEmbd, act: 'gelu_new', layout: 'in_out',
+        names: { up: 'c_fc', down: 'c_proj' }, std, outStd,
+      }),
+    );
+  }
+
+  forward(ctx: Ctx, x: Tensor, mask: Tensor, past?: { key: Tensor; value: Tensor }): { x: Tensor; key: Tensor; value: Tensor } {
+    const a = this.attn.forward(ctx, this.ln_1.forward(ctx, x), { mask, past });
+    x = F.add(x, ctx.dropout(a.out));
+    x = F.add(x, ctx.dropout(this.mlp.forward(ctx, this.ln_2.forward(ctx, x))));
+    return { x, key: a.key, value: a.value };
+  }
+}
+
+export interface DecoderInputs {
+  inputIds: Tensor;
+  /** int64 [B, Tk] of 1 (real) and 0 (padding) over past + current positions. */
+  attentionMask?: Tensor;
+  /** int64 [B, T]; 0..T-1 (after the past) when omitted, as HF's default. */
+  positionIds?: Tensor;
+  past?: { key: Tensor; value: Tensor }[];
+}
+
+export interface DecoderOutputs {
+  /** After the final norm, [B, T, H]. */
+  hidden: Tensor;
+  presents: { key: Tensor; value: Tensor }[];
+}
+
+export class Gpt2Model extends Module {
+  readonly wte: Embedding;
+  readonly wpe: Embedding;
+  readonly h: Gpt2Block[];
+  readonly ln_f: LayerNorm;
+  constructor(readonly config: Gpt2Config, prefix = 'transformer') {
+    super(prefix);
+    const c = config;
+    this.wte = this.child(new Embedding(`${prefix}.wte`, c.vocabSize, c.nEmbd, { std: c.initializerRange }));
+    this.wpe = this.child(new Embedding(`${prefix}.wpe`, c.nPositions, c.nEmbd, { std: c.initializerRange }));
+    this.h = Array.from({ length: c.nLayer }, (_, i) => this.child(new Gpt2Block(`${prefix}.h.${i}`, c)));
+    this.ln_f = this.child(new LayerNorm(`${prefix}.ln_f`, c.nEmbd, c.layerNormEpsilon));
+  }
+
+  forward(ctx: Ctx, inp: DecoderInputs): DecoderOutputs {
+    const g = ctx.g;
+    const [b, t] = inp.inputIds.shape;
+    const pastLen = inp.past ? inp.past[0].key.shape[2] : 0;
+    const total = pastLen === 0 ? t : F.dimEq(pastLen, 0) ? t : `${pastLen}+${t}`;
+    const positions = inp.positionIds ?? F.unsqueeze(pastLen === 0 ? F.arange(g, t) : F.add(F.arange(g, t), F.dimValue(g, pastLen, 'int64')), 0);
+    let x = F.add(this.wte.forward(ctx, inp.inputIds), this.wpe.forward(ctx, positions));
+    x = ctx.dropout(x);
+    let mask = causalMask4d(g, t, total);
+    if (inp.attentionMask) mask = F.and(mask, paddingMask(inp.attentionMask));
+    void b;
+    const presents: { key: Tensor; value: Tensor }[] = [];
+    this.h.forEach((block, i) => {
+      const r = block.forward(ctx, x, mask, inp.past?.[i]);
+      x = r.x;
+      presents.push({ key: r.key, value: r.value });
+    });
+    return { hidden: this.ln_f.forward(ctx, x), presents };
+  }
+}
+
+/** GPT2LMHeadModel: the base model plus an lm_head tied to wte (no bias). */
+export class Gpt2LMHeadModel extends Module {
+  readonly transformer: Gpt2Model;
+  constructor(readonly config: Gpt2Config) {
+    super('');
+    this.transformer = this.child(new Gpt2Model(config));
+  }
+
+  logits(ctx: Ctx, hidden: Tensor): Tensor {
+    return this.transformer.wte.attend(ctx, hidden);
+  }
+
+  /**
+   * Causal-LM loss as HF computes it: logits[:, :-1] predict labels[:, 1:], mean over labels != -100. The last
+   * position is dropped before the lm_head, which gives the same loss without its logits.
+   */
+  loss(ctx: Ctx, inputIds: Tensor, labels: Tensor, attentionMask?: Tensor): Tensor {
+    const { hidden } = this.transformer.forward(ctx, { inputIds, attentionMask });
+    const logits = this.logits(ctx, F.slice(hidden, 1, 0, -1));
+    const target = F.slice(labels, 1, 1);
+    return F.crossEntropy(F.reshape(logits, [-1, this.config.vocabSize]), F.reshape(target, [-1]));
+  }
+}

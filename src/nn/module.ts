@@ -1,0 +1,73 @@
+// Modules with named parameters. A module declares its parameters (name, shape, init, decay) when constructed;
+// calling it with a Ctx builds graph ops and binds its parameters as inputs of that graph. Names are joined with
+// dots, so a model's tree of modules produces Hugging Face checkpoint names.
+import type { Graph, Tensor } from '../graph/index.js';
+import * as F from '../graph/index.js';
+
+export type Init = { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind: 'ones' } | { kind: 'uniform'; bound: number };
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: Init;
+  /** Exempt from weight decay (biases, norms, embeddings). */
+  noDecay: boolean;
+}
+
+/** What a forward pass builds into: the graph, train/eval mode, and dropout state. */
+export class Ctx {
+  private salt = 0;
+  constructor(
+    readonly g: Graph,
+    readonly train = false,
+    readonly dropoutP = 0,
+  ) {}
+
+  /** Dropout with a distinct hash salt per call site; identity in eval mode. */
+  dropout(x: Tensor, p = this.dropoutP): Tensor {
+    if (!this.train || p <= 0) return x;
+    const seed = this.g.inputOnce('rng/seed', 'int64', []);
+    const step = this.g.inputOnce('rng/step', 'int64', []);
+    return F.dropout(x, p, seed, step, ++this.salt);
+  }
+}
+
+export class Param {
+  constructor(readonly spec: ParamSpec) {}
+  /** This parameter as an input of `g`. */
+  in(g: Graph): Tensor {
+    return g.param(this.spec.name, this.spec.shape, { noDecay: this.spec.noDecay });
+  }
+}
+
+export function join(prefix: string, name: string): string {
+  return prefix ? `${prefix}.${name}` : name;
+}
+
+export class Module {
+  private readonly own: Param[] = [];
+  private readonly children: Module[] = [];
+  constructor(readonly prefix: string) {}
+
+  protected param(name: string, shape: number[], init: Init, noDecay = false): Param {
+    const p = new Param({ name: join(this.prefix, name), shape, init, noDecay });
+    this.own.push(p);
+    return p;
+  }
+
+  protected child<M extends Module>(m: M): M {
+    this.children.push(m);
+    return m;
+  }
+
+  /** Every parameter below this module, once each (tied parameters appear once). */
+  parameters(): ParamSpec[] {
+    const seen = new Map<string, ParamSpec>();
+    const visit = (m: Module) => {
+      for (const p of m.own) if (!seen.has(p.spec.name)) seen.set(p.spec.name, p.spec);
+      m.children.forEach(visit);
+    };
+    visit(this);
+    return [...seen.values()];
+  }
+}
