@@ -107,6 +107,8 @@ export class Graph {
 
   output(name: string, t: Tensor): Tensor {
     if (t.graph !== this) throw new Error(`output "${name}" belongs to another graph`);
+    if (this.params.has(name) || this.inputs.some((i) => i.name === name))
+      throw new Error(`output "${name}" has the name of a graph input; ONNX names must be unique`);
     this.outputs.set(name, t);
     return t;
   }

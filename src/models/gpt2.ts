@@ -1,7 +1,7 @@
 // GPT-2 as Hugging Face's GPT2LMHeadModel defines it: learned absolute positions, PRE-LayerNorm blocks
 // (x + attn(ln_1(x)), then x + mlp(ln_2(x))), gelu_new (tanh form), a final ln_f, and an lm_head tied to the token
 // embedding wte. Weights keep HF's Conv1D layout [in, out] and HF's names (transformer.h.{i}.attn.c_attn, ...).
-import type { Tensor } from '../graph/index.js';
+import type { Dim, Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
 import { Ctx, Embedding, LayerNorm, MLP, Module, MultiHeadAttention, causalMask4d, paddingMask } from '../nn/index.js';
 
@@ -58,8 +58,8 @@ class Gpt2Block extends Module {
     );
   }
 
-  forward(ctx: Ctx, x: Tensor, mask: Tensor, past?: { key: Tensor; value: Tensor }): { x: Tensor; key: Tensor; value: Tensor } {
-    const a = this.attn.forward(ctx, this.ln_1.forward(ctx, x), { mask, past });
+  forward(ctx: Ctx, x: Tensor, mask: Tensor, past?: { key: Tensor; value: Tensor }, totalLength?: Dim): { x: Tensor; key: Tensor; value: Tensor } {
+    const a = this.attn.forward(ctx, this.ln_1.forward(ctx, x), { mask, past, totalLength });
     x = F.add(x, ctx.dropout(a.out));
     x = F.add(x, ctx.dropout(this.mlp.forward(ctx, this.ln_2.forward(ctx, x))));
     return { x, key: a.key, value: a.value };
@@ -97,18 +97,19 @@ export class Gpt2Model extends Module {
 
   forward(ctx: Ctx, inp: DecoderInputs): DecoderOutputs {
     const g = ctx.g;
-    const [b, t] = inp.inputIds.shape;
+    const t = inp.inputIds.shape[1];
     const pastLen = inp.past ? inp.past[0].key.shape[2] : 0;
-    const total = pastLen === 0 ? t : F.dimEq(pastLen, 0) ? t : `${pastLen}+${t}`;
-    const positions = inp.positionIds ?? F.unsqueeze(pastLen === 0 ? F.arange(g, t) : F.add(F.arange(g, t), F.dimValue(g, pastLen, 'int64')), 0);
+    // With a cache, the mask's width names past + new positions; without one it is the input length.
+    const total = inp.past ? (inp.attentionMask?.shape[1] ?? `${pastLen}+${t}`) : t;
+    const positions =
+      inp.positionIds ?? F.unsqueeze(inp.past ? F.add(F.arange(g, t), F.dimValue(g, pastLen, 'int64')) : F.arange(g, t), 0);
     let x = F.add(this.wte.forward(ctx, inp.inputIds), this.wpe.forward(ctx, positions));
     x = ctx.dropout(x);
     let mask = causalMask4d(g, t, total);
     if (inp.attentionMask) mask = F.and(mask, paddingMask(inp.attentionMask));
-    void b;
     const presents: { key: Tensor; value: Tensor }[] = [];
     this.h.forEach((block, i) => {
-      const r = block.forward(ctx, x, mask, inp.past?.[i]);
+      const r = block.forward(ctx, x, mask, inp.past?.[i], total);
       x = r.x;
       presents.push({ key: r.key, value: r.value });
     });

@@ -1,5 +1,5 @@
 // Attention and MLP blocks, configurable to each architecture's parameter names and layouts.
-import type { Tensor } from '../graph/index.js';
+import type { Dim, Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
 import { attention, mergeHeads, repeatKv, splitHeads } from './attention.js';
 import { activate, Linear, type Activation } from './layers.js';
@@ -32,6 +32,8 @@ export interface AttentionCall {
   kvInput?: Tensor;
   /** Cached keys/values [B, kvHeads, Tpast, d] to prepend (generation). */
   past?: { key: Tensor; value: Tensor };
+  /** The name of past + new positions (e.g. the attention mask's "total_sequence_length"). */
+  totalLength?: Dim;
 }
 
 export class MultiHeadAttention extends Module {
@@ -80,6 +82,10 @@ export class MultiHeadAttention extends Module {
     if (call.past) {
       k = F.concat([call.past.key, k], 2);
       v = F.concat([call.past.value, v], 2);
+      if (call.totalLength !== undefined) {
+        k = F.withShape(k, [k.shape[0], k.shape[1], call.totalLength, k.shape[3]]);
+        v = F.withShape(v, [v.shape[0], v.shape[1], call.totalLength, v.shape[3]]);
+      }
     }
     const rep = this.heads / this.kvHeads;
     const scale = this.opts.scale ?? 1 / Math.sqrt(this.headDim);

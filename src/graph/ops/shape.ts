@@ -359,3 +359,23 @@ export function causalMask(g: Graph, q: Dim, k: Dim): Tensor {
   const offset = dimEq(q, k) ? undefined : add(dimValue(g, k, 'int64'), mul(dimValue(g, q, 'int64'), -1));
   return not(greater(j, offset ? add(i, offset) : i));
 }
+
+// ---- naming dims ----
+/**
+ * Identity that renames dims: asserts that `x` has `shape` at run time, e.g. that past + new key positions equal
+ * the attention mask's "total_sequence_length". Numeric dims must agree.
+ */
+export const WithShape: OpDef<ShapeAttrs> = {
+  type: 'with_shape',
+  infer: ([x], { shape }) => {
+    if (shape.length !== x.rank || shape.some((d, i) => typeof d === 'number' && typeof x.shape[i] === 'number' && d !== x.shape[i]))
+      throw new Error(`with_shape: ${shapeStr(x.shape)} cannot be renamed ${shapeStr(shape)}`);
+    return [{ dtype: x.dtype, shape: [...shape] }];
+  },
+  lower: (l, n) => l.add('Identity', [l.name(n.inputs[0])], [l.name(n.outputs[0])]),
+  grad: (n, [dy]) => (dy ? [withShape(dy, [...n.inputs[0].shape])] : []),
+};
+export function withShape(x: Tensor, shape: Dim[]): Tensor {
+  if (shape.length === x.rank && shape.every((d, i) => dimEq(d, x.shape[i]))) return x;
+  return x.graph.apply(WithShape, [x], { shape })[0];
+}

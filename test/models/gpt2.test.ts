@@ -1,0 +1,80 @@
+// GPT-2 against the Hugging Face fixture (test/fixtures/hf/gpt2): logits and hidden states at every position
+// (padded ones included), the loss, named gradients, and the greedy generation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as F from '../../src/graph/index.js';
+import { Ctx } from '../../src/nn/index.js';
+import { Gpt2LMHeadModel, gpt2Config } from '../../src/models/gpt2.js';
+import { Forward } from '../../src/runtime/step.js';
+import { ParameterStore } from '../../src/runtime/store.js';
+import { nodeBackend } from '../../src/runtime/node.js';
+import { readSafetensorsF32 } from '../../src/io/files.js';
+
+const DIR = 'test/fixtures/hf/gpt2';
+interface T { shape: number[]; data: number[] }
+const ref = JSON.parse(readFileSync(`${DIR}/reference.json`, 'utf8')) as {
+  inputs: { input_ids: number[][]; attention_mask: number[][] };
+  outputs: Record<string, T>;
+  loss: { labels: number[][]; value: number; gradients: Record<string, T> };
+  generation: { input_ids: number[][]; new_tokens: number[][]; scores: T };
+};
+const hf = JSON.parse(readFileSync(`${DIR}/config.json`, 'utf8')) as Record<string, number>;
+const config = gpt2Config({
+  vocabSize: hf.vocab_size, nEmbd: hf.n_embd, nLayer: hf.n_layer, nHead: hf.n_head, nPositions: hf.n_positions,
+  layerNormEpsilon: hf.layer_norm_epsilon, bosTokenId: hf.bos_token_id, eosTokenId: hf.eos_token_id,
+});
+
+async function load(): Promise<{ model: Gpt2LMHeadModel; store: ParameterStore }> {
+  const model = new Gpt2LMHeadModel(config);
+  const weights = await readSafetensorsF32(`${DIR}/model.safetensors`);
+  const store = new ParameterStore();
+  for (const p of model.parameters()) {
+    const w = weights.get(p.name);
+    assert.ok(w, `fixture lacks ${p.name}`);
+    store.set(p.name, w.shape, w.data);
+  }
+  return { model, store };
+}
+
+const i64 = (rows: number[][]) => ({ dtype: 'int64' as const, shape: [rows.length, rows[0].length], data: BigInt64Array.from(rows.flat().map(BigInt)) });
+const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+test('gpt2 fixture: logits and last hidden state at every position within 1e-4', async () => {
+  const { model, store } = await load();
+  const fwd = await Forward.compile(nodeBackend, (g) => {
+    const ctx = new Ctx(g);
+    const { hidden } = model.transformer.forward(ctx, {
+      inputIds: g.input('input_ids', 'int64', ['batch', 'seq']),
+      attentionMask: g.input('attention_mask', 'int64', ['batch', 'seq']),
+    });
+    return { logits: model.logits(ctx, hidden), hidden };
+  }, store);
+  const out = await fwd.run({ input_ids: i64(ref.inputs.input_ids), attention_mask: i64(ref.inputs.attention_mask) });
+  assert.ok(maxAbs(out.logits.data as Float32Array, ref.outputs.logits.data) < 1e-4, `logits ${maxAbs(out.logits.data as Float32Array, ref.outputs.logits.data)}`);
+  assert.ok(maxAbs(out.hidden.data as Float32Array, ref.outputs.last_hidden_state.data) < 1e-4);
+});
+
+test('gpt2 fixture: loss and named gradients', async () => {
+  const { model, store } = await load();
+  const names = Object.keys(ref.loss.gradients);
+  const fwd = await Forward.compile(nodeBackend, (g) => {
+    const ctx = new Ctx(g);
+    const loss = model.loss(ctx, g.input('input_ids', 'int64', [2, 16]), g.input('labels', 'int64', [2, 16]), g.input('attention_mask', 'int64', [2, 16]));
+    const grads = F.gradients(loss, names.map((n) => g.params.get(n)!));
+    return Object.fromEntries([['loss', loss], ...names.map((n, i) => [`grad/${n}`, grads[i]])]);
+  }, store);
+  const out = await fwd.run({ input_ids: i64(ref.inputs.input_ids), labels: i64(ref.loss.labels), attention_mask: i64(ref.inputs.attention_mask) });
+  const loss = (out.loss.data as Float32Array)[0];
+  assert.ok(Math.abs(loss - ref.loss.value) <= 1e-5 * Math.max(1, Math.abs(ref.loss.value)), `loss ${loss} vs ${ref.loss.value}`);
+  for (const n of names) {
+    const r = ref.loss.gradients[n].data;
+    const scale = Math.max(...r.map(Math.abs));
+    const d = maxAbs(out[`grad/${n}`].data as Float32Array, r);
+    assert.ok(d <= 1e-4 * scale, `${n}: ${d} vs scale ${scale}`);
+  }
+});
