@@ -3,6 +3,7 @@
 // embedding wte. Weights keep HF's Conv1D layout [in, out] and HF's names (transformer.h.{i}.attn.c_attn, ...).
 import type { Dim, Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
+import { parseGpt2Config, type HfGpt2Config } from '../io/hf-config.js';
 import { Ctx, Embedding, LayerNorm, MLP, Module, MultiHeadAttention, causalMask4d, paddingMask } from '../nn/index.js';
 
 export interface Gpt2Config {
@@ -119,10 +120,20 @@ export class Gpt2Model extends Module {
 
 /** GPT2LMHeadModel: the base model plus an lm_head tied to wte (no bias). */
 export class Gpt2LMHeadModel extends Module {
+  readonly modelType = 'gpt2' as const;
   readonly transformer: Gpt2Model;
   constructor(readonly config: Gpt2Config) {
     super('');
     this.transformer = this.child(new Gpt2Model(config));
+  }
+
+  forward(ctx: Ctx, inp: DecoderInputs): DecoderOutputs {
+    return this.transformer.forward(ctx, inp);
+  }
+
+  /** Key/value cache geometry, per layer. */
+  get cache(): { layers: number; kvHeads: number; headDim: number } {
+    return { layers: this.config.nLayer, kvHeads: this.config.nHead, headDim: this.config.nEmbd / this.config.nHead };
   }
 
   logits(ctx: Ctx, hidden: Tensor): Tensor {
@@ -139,4 +150,25 @@ export class Gpt2LMHeadModel extends Module {
     const target = F.slice(labels, 1, 1);
     return F.crossEntropy(F.reshape(logits, [-1, this.config.vocabSize]), F.reshape(target, [-1]));
   }
+}
+
+/** Our config from a Hugging Face config.json (model_type gpt2). */
+export function gpt2ConfigFromHf(hf: HfGpt2Config): Gpt2Config {
+  if (hf.activation_function !== 'gelu_new') throw new Error(`gpt2: activation_function "${hf.activation_function}" is not supported (gelu_new is)`);
+  const eos = Array.isArray(hf.eos_token_id) ? hf.eos_token_id[0] : hf.eos_token_id;
+  return gpt2Config({
+    vocabSize: hf.vocab_size, nPositions: hf.n_positions, nEmbd: hf.n_embd, nLayer: hf.n_layer, nHead: hf.n_head,
+    nInner: hf.n_inner ?? undefined, layerNormEpsilon: hf.layer_norm_epsilon, initializerRange: hf.initializer_range,
+    dropout: hf.resid_pdrop, bosTokenId: hf.bos_token_id ?? eos ?? hf.vocab_size - 1, eosTokenId: eos ?? hf.vocab_size - 1,
+  });
+}
+
+/** The Hugging Face config.json fields for our config. */
+export function gpt2ConfigToHf(c: Gpt2Config, extra: Record<string, unknown> = {}): HfGpt2Config {
+  return parseGpt2Config({
+    model_type: 'gpt2', vocab_size: c.vocabSize, n_positions: c.nPositions, n_embd: c.nEmbd, n_layer: c.nLayer,
+    n_head: c.nHead, n_inner: c.nInner ?? null, activation_function: 'gelu_new', layer_norm_epsilon: c.layerNormEpsilon,
+    initializer_range: c.initializerRange, resid_pdrop: c.dropout, embd_pdrop: c.dropout, attn_pdrop: c.dropout,
+    bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId, tie_word_embeddings: true, ...extra,
+  }, 'gpt2 config');
 }

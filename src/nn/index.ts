@@ -4,3 +4,4 @@ export { Linear, Embedding, LayerNorm, RMSNorm, activate, type Activation, type 
 export { attention, splitHeads, mergeHeads, repeatKv, paddingMask, causalMask4d, MASKED } from './attention.js';
 export { initParameters, mulberry32 } from './init.js';
 export { MLP, MultiHeadAttention, type MultiHeadAttentionOptions } from './blocks.js';
+export { ropeInvFreq, ropeCosSin, rotateHalf, applyRope } from './rope.js';

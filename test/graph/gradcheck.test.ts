@@ -29,6 +29,8 @@ const cases: Case[] = [
   ['tanh', [{ shape: [2, 3] }], ([a]) => F.tanh(a)],
   ['erf', [{ shape: [2, 3] }], ([a]) => F.erf(a)],
   ['sigmoid', [{ shape: [2, 3] }], ([a]) => F.sigmoid(a)],
+  ['sin', [{ shape: [2, 3], values: [-3, -1.2, -0.4, 0.3, 1.5, 2.8] }], ([a]) => F.sin(a)],
+  ['cos', [{ shape: [2, 3], values: [-3, -1.2, -0.4, 0.3, 1.5, 2.8] }], ([a]) => F.cos(a)],
   ['relu', [{ shape: [2, 5], values: [-0.9, -0.5, -0.2, 0.1, 0.3, 0.7, -0.3, 0.8, 0.25, -0.6] }], ([a]) => F.relu(a)],
   ['gelu (erf)', [{ shape: [2, 4] }], ([a]) => F.gelu(a, 'none')],
   ['gelu (tanh)', [{ shape: [2, 4] }], ([a]) => F.gelu(a, 'tanh')],
@@ -59,6 +61,7 @@ const cases: Case[] = [
   ['reduce_max', [{ shape: [2, 4] }], ([a]) => F.reduceMax(a, 1)],
   ['cast', [{ shape: [3] }], ([a]) => F.cast(F.mul(a, 2), 'float64')],
   ['trilu', [{ shape: [3, 3] }], ([a]) => F.trilu(a, false)],
+  ['with_shape', [{ shape: [2, 3] }], ([a]) => F.withShape(F.mul(F.withShape(a, [2, 'n']), 2), [2, 3])],
   ['cross_entropy (ignore -100)', [{ shape: [4, 5] }], ([x], g) =>
     F.crossEntropy(x, g.constant(BigInt64Array.from([2n, -100n, 0n, 4n]), 'int64', [4]))],
   ['dropout (mask is a constant of x)', [{ shape: [4, 8] }], ([x], g) =>

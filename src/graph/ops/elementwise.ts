@@ -132,6 +132,8 @@ export const Sigmoid = unaryOp('sigmoid', simple('Sigmoid'), (n, dy) => {
   return [mul(dy, mul(y, sub(1, y)))];
 });
 export const Relu = unaryOp('relu', simple('Relu'), (n, dy) => [where(greater(n.inputs[0], 0), dy, 0)]);
+export const Sin = unaryOp('sin', simple('Sin'), (n, dy) => [mul(dy, cos(n.inputs[0]))]);
+export const Cos = unaryOp('cos', simple('Cos'), (n, dy) => [neg(mul(dy, sin(n.inputs[0])))]);
 export const Silu = unaryOp('silu', (l, x) => l.emit('Mul', [x, l.emit('Sigmoid', [x])]), (n, dy) => {
   const x = n.inputs[0];
   const s = sigmoid(x);
@@ -203,6 +205,8 @@ export const log = un(Log);
 export const tanh = un(Tanh);
 export const erf = un(Erf);
 export const sigmoid = un(Sigmoid);
+export const sin = un(Sin);
+export const cos = un(Cos);
 export const relu = un(Relu);
 export const silu = un(Silu);
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {

@@ -7,7 +7,7 @@ import type { OpDef } from '../tensor.js';
 
 export {
   add, sub, mul, div, pow, maximum, minimum, mod, bitwiseXor, equal, less, greater, greaterOrEqual, and, or, not,
-  neg, sqrt, rsqrt, exp, log, tanh, erf, sigmoid, relu, silu, gelu, where, cast, scalar,
+  neg, sqrt, rsqrt, exp, log, tanh, erf, sigmoid, sin, cos, relu, silu, gelu, where, cast, scalar,
 } from './elementwise.js';
 export { reduceSum, reduceMean, reduceMax, sumAll } from './reduce.js';
 export {
@@ -22,7 +22,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
   [
     E.Add, E.Sub, E.Mul, E.Div, E.Pow, E.Maximum, E.Minimum, E.Mod, E.BitwiseXor, E.Equal, E.Less, E.Greater,
     E.GreaterOrEqual, E.And, E.Or, E.Not, E.Neg, E.Sqrt, E.Rsqrt, E.Exp, E.Log, E.Tanh, E.Erf, E.Sigmoid, E.Relu,
-    E.Silu, E.Gelu, E.Where, E.Cast,
+    E.Sin, E.Cos, E.Silu, E.Gelu, E.Where, E.Cast,
     R.ReduceSum, R.ReduceMean, R.ReduceMax,
     S.Transpose, S.Reshape, S.Expand, S.Unsqueeze, S.Squeeze, S.Concat, S.Split, S.Slice, S.Pad, S.Gather,
     S.ScatterNdAdd, S.Fill, S.Arange, S.DimValue, S.Trilu, S.WithShape,

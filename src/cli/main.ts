@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// The `pretrain` command. Each subcommand parses its flags (commander), validates them, and calls the library.
+import { Command, Option } from 'commander';
+import { nodeBackend } from '../runtime/node.js';
+import { registerDataCommands, registerTokenizerCommands } from '../data/cli.js';
+import { CONFIG_FIELDS, CONFIG_KEYS, flagName, loadConfig, resolveConfig } from './config.js';
+import { pretrainCausalLM } from '../train/pretrain.js';
+import { evalCommand } from './eval.js';
+
+function fail(e: unknown): never {
+  console.error(`pretrain: ${(e as Error).message}`);
+  process.exit(1);
+}
+
+const program = new Command('pretrain')
+  .description('Pretrain and fine-tune transformer language models in TypeScript, on ONNX Runtime.')
+  .showHelpAfterError();
+
+const train = program
+  .command('train')
+  .description('pretrain a decoder (gpt2 or llama) with causal language modelling; see docs/training.md')
+  .option('--config <file>', 'YAML or JSON file of the options below (flags override it)');
+for (const key of CONFIG_KEYS) {
+  const f = CONFIG_FIELDS[key];
+  const arg = f.kind === 'boolean-or-path' ? '' : f.kind === 'choice' ? ` <${f.choices!.join('|')}>` : ` <${f.kind === 'string' ? 'value' : f.kind}>`;
+  const opt = new Option(`${flagName(key)}${arg}`, f.description);
+  if (f.default !== undefined) opt.default(undefined, String(f.default));
+  train.addOption(opt);
+}
+train.action(async (flags: Record<string, unknown>) => {
+  try {
+    const { config, ...rest } = flags;
+    const file = typeof config === 'string' ? await loadConfig(config) : undefined;
+    const values = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    const cfg = resolveConfig(file, values);
+    const r = await pretrainCausalLM(cfg, { backend: nodeBackend });
+    if (r.stoppedBy === 'nonfinite') process.exitCode = 2;
+    if (r.lastEval) console.log(`eval loss ${r.lastEval.loss.toFixed(4)}, perplexity ${r.lastEval.perplexity.toFixed(2)}`);
+    console.log(`run folder ${cfg.out} (log.jsonl, loss.svg${r.finalDir ? `, ${r.finalDir}` : ''})`);
+  } catch (e) {
+    fail(e);
+  }
+});
+
+program
+  .command('eval')
+  .description('loss and perplexity of a trained decoder on a corpus')
+  .requiredOption('--model <dir>', 'checkpoint folder, or a run folder (its newest checkpoint)')
+  .option('--corpus <spec>', 'corpus spec: brown[:train|validation|test], a .txt/.jsonl file, a folder or a glob', 'brown:test')
+  .option('--seq-len <n>', 'block length', '128')
+  .option('--batch-size <n>', 'blocks per batch', '8')
+  .option('--max-batches <n>', 'evaluate at most this many batches (0 = all)', '0')
+  .option('--json', 'print one JSON object instead of prose', false)
+  .action((o: { model: string; corpus: string; seqLen: string; batchSize: string; maxBatches: string; json: boolean }) =>
+    evalCommand(o).catch(fail),
+  );
+
+registerTokenizerCommands(program);
+registerDataCommands(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,75 @@
+/**
+ * CLI commands that need the data layer: `pretrain tokenizer train|encode`
+ * (training reads a corpus) and `pretrain data shards|show`.
+ */
+import type { Command } from 'commander';
+import { defineTokenizerCommands } from '../tokenizers/cli.js';
+import { loadTokenizer } from '../tokenizers/tokenizer.js';
+import { corpusSentences, readCorpus } from './corpus.js';
+import { buildShards } from './shards.js';
+import { brownDocuments } from './brown.js';
+
+/** Adds `tokenizer train` and `tokenizer encode`, with the corpus reader of src/data. */
+export function registerTokenizerCommands(program: Command): void {
+  defineTokenizerCommands(program, (spec, o) => corpusSentences(spec, { sentencePerLine: o.sentencePerLine }));
+}
+
+interface ShardFlags {
+  corpus: string;
+  tokenizer: string;
+  cacheDir: string;
+  sentencePerLine: boolean;
+  force: boolean;
+}
+
+/** Adds `data shards` (tokenise a corpus once, cached) and `data show` (corpus summary). */
+export function registerDataCommands(program: Command): void {
+  const data = program.command('data').description('corpora and token shards');
+  data
+    .command('shards')
+    .description('tokenise a corpus into binary token shards (cached by corpus and tokenizer) and print where they are')
+    .option('--corpus <spec>', 'corpus: brown, brown:train|validation|test, a .txt/.jsonl file, a directory, or a glob', 'brown:train')
+    .requiredOption('--tokenizer <dir>', 'tokenizer folder (with tokenizer.json)')
+    .option('--cache-dir <dir>', 'folder for shard sets', '.cache/shards')
+    .option('--sentence-per-line', 'plain-text corpora hold one sentence per line', false)
+    .option('--force', 'rebuild even if cached', false)
+    .action(async (f: ShardFlags) => {
+      const tk = loadTokenizer(f.tokenizer);
+      const t0 = performance.now();
+      const set = await buildShards(f.corpus, tk, { cacheDir: f.cacheDir, sentencePerLine: f.sentencePerLine, force: f.force });
+      const s = (performance.now() - t0) / 1000;
+      const m = set.manifest;
+      process.stdout.write(
+        `${set.dir}\n${m.documentCount} documents, ${m.sentenceCount} sentences, ${m.tokenCount} tokens in ${m.shards.length} shard(s), ` +
+          `uint${m.bytesPerToken * 8}; ${s.toFixed(2)} s\n`,
+      );
+      set.close();
+    });
+  data
+    .command('show')
+    .description('summarise a corpus: documents, sentences, characters (and Brown genres/splits)')
+    .option('--corpus <spec>', 'corpus spec', 'brown')
+    .option('--sentence-per-line', 'plain-text corpora hold one sentence per line', false)
+    .action(async (f: { corpus: string; sentencePerLine: boolean }) => {
+      let docs = 0;
+      let sents = 0;
+      let chars = 0;
+      let first = '';
+      for await (const d of readCorpus(f.corpus, { sentencePerLine: f.sentencePerLine })) {
+        docs++;
+        sents += d.sentences.length;
+        chars += d.text.length;
+        if (!first) first = d.sentences[0] ?? '';
+      }
+      process.stdout.write(`${f.corpus}: ${docs} documents, ${sents} sentences, ${chars} characters\nfirst sentence: ${first}\n`);
+      if (f.corpus.startsWith('brown')) {
+        const table = new Map<string, Record<string, number>>();
+        for (const d of brownDocuments('all')) {
+          const r = table.get(d.genre) ?? { train: 0, validation: 0, test: 0 };
+          r[d.split] = (r[d.split] ?? 0) + 1;
+          table.set(d.genre, r);
+        }
+        for (const [g, r] of table) process.stdout.write(`  ${g.padEnd(16)} train ${r['train']}  validation ${r['validation']}  test ${r['test']}\n`);
+      }
+    });
+}

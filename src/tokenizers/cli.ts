@@ -1,0 +1,97 @@
+/**
+ * `pretrain tokenizer train|encode` command definitions. The corpus reader
+ * is passed in because it lives in src/data, which sits above this layer;
+ * src/data/cli.ts wires it (use its registerTokenizerCommands).
+ */
+import type { Command } from 'commander';
+import { TOKENIZER_KINDS, type TokenizerKind } from './json.js';
+import { loadTokenizer, saveTokenizer } from './tokenizer.js';
+import { createTrainer, type TrainOptions } from './train.js';
+
+/** Sentences (or any text units) of a corpus spec. */
+export type CorpusTextReader = (spec: string, options: { sentencePerLine: boolean }) => AsyncIterable<string>;
+
+interface TrainFlags {
+  kind: string;
+  vocabSize: string;
+  corpus: string;
+  out: string;
+  minFrequency: string;
+  lowercase: boolean;
+  extraIds: string;
+  maxPieceLength: string;
+  sentencePerLine: boolean;
+}
+
+interface EncodeFlags {
+  tokenizer: string;
+  specialTokens: boolean;
+  pair?: string;
+  json: boolean;
+}
+
+function int(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer >= ${min}, got "${v}"`);
+  return n;
+}
+
+export function defineTokenizerCommands(program: Command, readTexts: CorpusTextReader): void {
+  const tok = program.command('tokenizer').description('train a tokenizer on a corpus, or look at how one splits text');
+
+  tok
+    .command('train')
+    .description('train a WordPiece (BERT), byte-level BPE (GPT-2) or Unigram (T5) tokenizer and write tokenizer.json + tokenizer_config.json')
+    .option('--kind <kind>', `tokenizer kind: ${TOKENIZER_KINDS.join(' | ')}`, 'wordpiece')
+    .option('--vocab-size <n>', 'vocabulary size including special tokens (and the 100 T5 sentinels for unigram)', '8000')
+    .option('--corpus <spec>', 'corpus: brown, brown:train|validation|test, a .txt/.jsonl file, a directory, or a glob', 'brown:train')
+    .requiredOption('--out <dir>', 'output folder for tokenizer.json and tokenizer_config.json')
+    .option('--min-frequency <n>', 'wordpiece/bpe: minimum pair count for a merge', '2')
+    .option('--no-lowercase', 'wordpiece: keep case and accents (default lowercases and strips accents, like bert-base-uncased)')
+    .option('--extra-ids <n>', 'unigram: number of <extra_id_N> sentinels', '100')
+    .option('--max-piece-length <n>', 'unigram: longest piece in characters', '16')
+    .option('--sentence-per-line', 'plain-text corpora hold one sentence per line', false)
+    .action(async (f: TrainFlags) => {
+      if (!TOKENIZER_KINDS.includes(f.kind as TokenizerKind)) throw new Error(`--kind: expected ${TOKENIZER_KINDS.join(', ')}, got "${f.kind}"`);
+      const kind = f.kind as TokenizerKind;
+      const opts: TrainOptions = {
+        vocabSize: int('vocab-size', f.vocabSize, 1),
+        minFrequency: int('min-frequency', f.minFrequency, 0),
+        lowercase: f.lowercase,
+        extraIds: int('extra-ids', f.extraIds, 0),
+        maxPieceLength: int('max-piece-length', f.maxPieceLength, 1),
+      };
+      const t0 = Date.now();
+      const trainer = createTrainer(kind, opts);
+      for await (const s of readTexts(f.corpus, { sentencePerLine: f.sentencePerLine })) trainer.addText(s);
+      const t1 = Date.now();
+      const trained = trainer.finish();
+      const tk = saveTokenizer(f.out, trained);
+      const st = trained.stats;
+      process.stdout.write(
+        `${kind} tokenizer: ${tk.vocabSize} tokens, from ${st.totalWords} words (${st.uniqueWords} distinct); ` +
+          `read ${((t1 - t0) / 1000).toFixed(1)} s, learned ${(st.learnMs / 1000).toFixed(1)} s -> ${f.out}\n` +
+          `special ids: ${JSON.stringify(tk.specialIds)}\n`,
+      );
+    });
+
+  tok
+    .command('encode')
+    .description('show the tokens, ids and offsets of a text')
+    .requiredOption('--tokenizer <dir>', 'tokenizer folder (with tokenizer.json)')
+    .option('--no-special-tokens', 'do not add [CLS]/[SEP], </s> ...')
+    .option('--pair <text>', 'second segment (BERT pair template)')
+    .option('--json', 'print JSON instead of a table', false)
+    .argument('<text>', 'text to encode')
+    .action(async (text: string, f: EncodeFlags) => {
+      const tk = loadTokenizer(f.tokenizer);
+      const e = await tk.encode(text, { addSpecialTokens: f.specialTokens, ...(f.pair !== undefined ? { pair: f.pair } : {}) });
+      const decoded = await tk.decode(e.ids, { skipSpecialTokens: true });
+      if (f.json) {
+        process.stdout.write(JSON.stringify({ ids: e.ids, tokens: e.tokens, offsets: e.offsets, typeIds: e.typeIds, decoded }) + '\n');
+        return;
+      }
+      const lines = e.tokens.map((t, i) => `${String(e.ids[i]).padStart(7)}  ${JSON.stringify(t).padEnd(20)} ${e.offsets[i]![0]}-${e.offsets[i]![1]}${e.typeIds[i] ? '  B' : ''}`);
+      process.stdout.write(`${lines.join('\n')}\n${e.ids.length} tokens | ${e.tokens.join(' ')}\ndecoded: ${decoded}\n`);
+    });
+}

@@ -1,0 +1,333 @@
+/**
+ * The tokenizer interface the rest of the project uses, over the native
+ * Hugging Face `tokenizers` package loading the tokenizer.json we write.
+ * Node only (native binding, fs).
+ *
+ * The native encode/decode are asynchronous (they run on a worker pool), so
+ * every encode/decode here returns a Promise.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Tokenizer as NativeTokenizer, type Encoding as NativeEncoding } from 'tokenizers';
+import type { JsonObject, JsonValue, TokenizerConfig, TokenizerJson, TokenizerKind, TrainedTokenizer } from './json.js';
+import { UNIGRAM_NORMALIZER } from './unigram.js';
+import { GPT2_PATTERN, METASPACE, bertNormalize, bertPreTokenize, metaspacePreTokenize, unigramNormalize } from './pretokenize.js';
+
+export interface Encoding {
+  ids: number[];
+  tokens: string[];
+  /** [start, end) character offsets into the input (UTF-16 units, as JS strings). */
+  offsets: Array<[number, number]>;
+  /** Index of the pre-tokenised word each token comes from; null for special tokens. */
+  wordIds: Array<number | null>;
+  /** Segment ids (0 for A, 1 for B with the BERT template). */
+  typeIds: number[];
+  /** 1 where the token was added by the post-processor ([CLS], [SEP], </s>). */
+  specialTokensMask: number[];
+}
+
+export interface EncodeOptions {
+  /** Apply the post-processor template ([CLS] A [SEP], A </s>, ...). Default true. */
+  addSpecialTokens?: boolean;
+  /** Second segment for pair templates. */
+  pair?: string;
+}
+
+export interface DecodeOptions {
+  /** Default true. */
+  skipSpecialTokens?: boolean;
+}
+
+/** Ids of the special tokens a tokenizer defines; absent when it has none of that role. */
+export interface SpecialIds {
+  pad?: number;
+  unk?: number;
+  cls?: number;
+  sep?: number;
+  mask?: number;
+  bos?: number;
+  eos?: number;
+}
+
+export interface Tokenizer {
+  /** Which trainer made it; 'unknown' for a tokenizer.json from elsewhere. */
+  readonly kind: TokenizerKind | 'unknown';
+  /** Vocabulary size including added tokens (the embedding table size). */
+  readonly vocabSize: number;
+  readonly specialIds: SpecialIds;
+  /** Every special (added) token id, sorted: what MLM never masks. */
+  readonly allSpecialIds: readonly number[];
+  /** T5 sentinels: sentinelIds[k] is the id of `<extra_id_k>` (descending ids). Empty when absent. */
+  readonly sentinelIds: readonly number[];
+  /** sha256 (hex) of the canonical tokenizer.json: identifies the tokenizer in shard headers. */
+  readonly hash: string;
+  readonly json: TokenizerJson;
+  readonly config: TokenizerConfig;
+  encode(text: string, options?: EncodeOptions): Promise<Encoding>;
+  encodeBatch(texts: string[], options?: EncodeOptions): Promise<Encoding[]>;
+  /** Ids only, no post-processor: the fast path used to build token shards. */
+  encodeIdsBatch(texts: string[]): Promise<number[][]>;
+  decode(ids: ArrayLike<number>, options?: DecodeOptions): Promise<string>;
+  tokenToId(token: string): number | undefined;
+  idToToken(id: number): string | undefined;
+}
+
+export class TokenizerError extends Error {
+  override name = 'TokenizerError';
+}
+
+function toEncoding(e: NativeEncoding): Encoding {
+  return {
+    ids: e.getIds(),
+    tokens: e.getTokens(),
+    offsets: e.getOffsets().map((o) => [o[0]!, o[1]!] as [number, number]),
+    wordIds: e.getWordIds().map((w) => (w === undefined || w === null ? null : w)),
+    typeIds: e.getTypeIds(),
+    specialTokensMask: e.getSpecialTokensMask(),
+  };
+}
+
+/** sha256 of JSON.stringify(parsed tokenizer.json): insensitive to whitespace and pretty-printing. */
+export function tokenizerHash(json: TokenizerJson): string {
+  return createHash('sha256').update(JSON.stringify(json)).digest('hex');
+}
+
+function inferKind(json: TokenizerJson): TokenizerKind | 'unknown' {
+  const t = json.model['type'];
+  if (t === 'WordPiece') return 'wordpiece';
+  if (t === 'BPE') return 'bpe';
+  if (t === 'Unigram') return 'unigram';
+  return 'unknown';
+}
+
+/**
+ * Pre-tokenisation in TypeScript for the pipelines our trainers write, so
+ * that shard building can encode each distinct word once through the native
+ * model and reuse it (words repeat: Brown has 1.2 M words, 56 k distinct).
+ * Returns the pre-tokens of a text and how to encode one pre-token alone,
+ * or undefined for a tokenizer.json we do not model (then every text goes
+ * through the native encoder).
+ */
+interface WordSplitter {
+  split(text: string): string[];
+  /** Text whose native encoding (no special tokens) is exactly this pre-token's ids. */
+  alone(word: string): string;
+}
+
+function obj(v: JsonValue | undefined): JsonObject | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+}
+
+function makeSplitter(json: TokenizerJson): WordSplitter | undefined {
+  const norm = obj(json.normalizer);
+  const pre = obj(json.pre_tokenizer);
+  const model = json.model['type'];
+  if (!pre) return undefined;
+  if (model === 'WordPiece' && norm?.['type'] === 'BertNormalizer' && pre['type'] === 'BertPreTokenizer') {
+    const o = {
+      cleanText: norm['clean_text'] !== false,
+      handleChineseChars: norm['handle_chinese_chars'] !== false,
+      stripAccents: typeof norm['strip_accents'] === 'boolean' ? norm['strip_accents'] : null,
+      lowercase: norm['lowercase'] !== false,
+    };
+    return { split: (t) => bertPreTokenize(bertNormalize(t, o)), alone: (w) => w };
+  }
+  if (model === 'BPE' && json.normalizer === null && pre['type'] === 'ByteLevel' && pre['add_prefix_space'] === false && pre['use_regex'] !== false) {
+    const re = new RegExp(GPT2_PATTERN, 'gu');
+    return { split: (t) => t.match(re) ?? [], alone: (w) => w };
+  }
+  if (
+    model === 'Unigram' &&
+    JSON.stringify(norm) === JSON.stringify(UNIGRAM_NORMALIZER) &&
+    pre['type'] === 'Metaspace' &&
+    pre['replacement'] === METASPACE &&
+    pre['prepend_scheme'] === 'always' &&
+    pre['split'] !== false
+  ) {
+    return { split: (t) => (t.includes(METASPACE) ? [] : metaspacePreTokenize(unigramNormalize(t))), alone: (w) => w.slice(1) };
+  }
+  return undefined;
+}
+
+const WORD_CACHE_LIMIT = 1 << 20;
+
+class NativeBackedTokenizer implements Tokenizer {
+  readonly kind: TokenizerKind | 'unknown';
+  readonly vocabSize: number;
+  readonly specialIds: SpecialIds;
+  readonly allSpecialIds: readonly number[];
+  readonly sentinelIds: readonly number[];
+  readonly hash: string;
+  private readonly splitter: WordSplitter | undefined;
+  private readonly addedRe: RegExp | undefined;
+  private readonly wordIds = new Map<string, number[]>();
+
+  constructor(
+    private readonly native: NativeTokenizer,
+    readonly json: TokenizerJson,
+    readonly config: TokenizerConfig,
+  ) {
+    this.kind = inferKind(json);
+    this.vocabSize = native.getVocabSize(true);
+    this.hash = tokenizerHash(json);
+    const id = (field: string): number | undefined => {
+      const v = config[field];
+      const tok = typeof v === 'string' ? v : v && typeof v === 'object' && !Array.isArray(v) && typeof v['content'] === 'string' ? v['content'] : undefined;
+      return tok === undefined ? undefined : this.tokenToId(tok);
+    };
+    const s: SpecialIds = {};
+    for (const [k, f] of [
+      ['pad', 'pad_token'],
+      ['unk', 'unk_token'],
+      ['cls', 'cls_token'],
+      ['sep', 'sep_token'],
+      ['mask', 'mask_token'],
+      ['bos', 'bos_token'],
+      ['eos', 'eos_token'],
+    ] as const) {
+      const v = id(f);
+      if (v !== undefined) s[k] = v;
+    }
+    this.specialIds = s;
+    this.allSpecialIds = json.added_tokens.filter((t) => t.special).map((t) => t.id).sort((a, b) => a - b);
+    const sentinels: number[] = [];
+    for (let k = 0; ; k++) {
+      const v = this.tokenToId(`<extra_id_${k}>`);
+      if (v === undefined) break;
+      sentinels.push(v);
+    }
+    this.sentinelIds = sentinels;
+    this.splitter = makeSplitter(json);
+    const added = json.added_tokens.map((t) => t.content).filter((c) => c.length > 0);
+    this.addedRe = added.length ? new RegExp(added.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')) : undefined;
+  }
+
+  async encode(text: string, options: EncodeOptions = {}): Promise<Encoding> {
+    const e = await this.native.encode(text, options.pair ?? null, { addSpecialTokens: options.addSpecialTokens ?? true });
+    return toEncoding(e);
+  }
+
+  async encodeBatch(texts: string[], options: EncodeOptions = {}): Promise<Encoding[]> {
+    if (options.pair !== undefined) throw new TokenizerError('encodeBatch: pair is not supported; use encode');
+    const es = await this.native.encodeBatch(texts, { addSpecialTokens: options.addSpecialTokens ?? true });
+    return es.map(toEncoding);
+  }
+
+  async encodeIdsBatch(texts: string[]): Promise<number[][]> {
+    const sp = this.splitter;
+    if (!sp) {
+      const es = await this.native.encodeBatch(texts, { addSpecialTokens: false });
+      return es.map((e) => e.getIds());
+    }
+    // Texts holding an added token's string (e.g. "[MASK]") go through the native encoder whole.
+    const whole: number[] = [];
+    const words: Array<string[] | undefined> = texts.map((t, i) => {
+      if (this.addedRe?.test(t) || (t.includes(METASPACE) && this.kind === 'unigram')) {
+        whole.push(i);
+        return undefined;
+      }
+      return sp.split(t);
+    });
+    if (this.wordIds.size > WORD_CACHE_LIMIT) this.wordIds.clear();
+    const missing = new Set<string>();
+    for (const ws of words) if (ws) for (const w of ws) if (!this.wordIds.has(w)) missing.add(w);
+    const miss = [...missing];
+    const [wordEnc, wholeEnc] = await Promise.all([
+      miss.length ? this.native.encodeBatch(miss.map((w) => sp.alone(w)), { addSpecialTokens: false }) : Promise.resolve([]),
+      whole.length ? this.native.encodeBatch(whole.map((i) => texts[i]!), { addSpecialTokens: false }) : Promise.resolve([]),
+    ]);
+    miss.forEach((w, i) => this.wordIds.set(w, wordEnc[i]!.getIds()));
+    const out: number[][] = new Array(texts.length);
+    whole.forEach((i, k) => (out[i] = wholeEnc[k]!.getIds()));
+    for (let i = 0; i < texts.length; i++) {
+      const ws = words[i];
+      if (!ws) continue;
+      const ids: number[] = [];
+      for (const w of ws) for (const id of this.wordIds.get(w)!) ids.push(id);
+      out[i] = ids;
+    }
+    return out;
+  }
+
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): Promise<string> {
+    return this.native.decode(Array.from(ids), options.skipSpecialTokens ?? true);
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.native.tokenToId(token) ?? undefined;
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.native.idToToken(id) ?? undefined;
+  }
+}
+
+/** Build a tokenizer from in-memory files (e.g. straight from a trainer). */
+export function tokenizerFromJson(json: TokenizerJson, config: TokenizerConfig): Tokenizer {
+  let native: NativeTokenizer;
+  try {
+    native = NativeTokenizer.fromString(JSON.stringify(json));
+  } catch (e) {
+    throw new TokenizerError(`the native tokenizers package rejected the tokenizer.json: ${(e as Error).message}`);
+  }
+  return new NativeBackedTokenizer(native, json, config);
+}
+
+function readJsonFile(path: string, what: string): JsonObject {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new TokenizerError(`${path}: cannot read ${what}`);
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as JsonObject;
+  } catch (e) {
+    throw new TokenizerError(`${path}: expected ${what} as a JSON object (${(e as Error).message})`);
+  }
+}
+
+/** Load `dir/tokenizer.json` (+ `tokenizer_config.json` when present). */
+export function loadTokenizer(dir: string): Tokenizer {
+  const d = resolve(dir);
+  if (!existsSync(d)) throw new TokenizerError(`${d}: tokenizer folder does not exist`);
+  if (!statSync(d).isDirectory()) throw new TokenizerError(`${d}: expected a tokenizer folder containing tokenizer.json`);
+  const jp = join(d, 'tokenizer.json');
+  if (!existsSync(jp)) throw new TokenizerError(`${d}: no tokenizer.json in this folder (train one with \`pretrain tokenizer train\`)`);
+  const json = readJsonFile(jp, 'a Hugging Face tokenizer.json') as unknown as TokenizerJson;
+  if (!json.model || typeof json.model !== 'object' || !Array.isArray(json.added_tokens)) {
+    throw new TokenizerError(`${jp}: expected a Hugging Face tokenizer.json with "model" and "added_tokens"`);
+  }
+  const cp = join(d, 'tokenizer_config.json');
+  const config = existsSync(cp)
+    ? (readJsonFile(cp, 'tokenizer_config.json') as unknown as TokenizerConfig)
+    : { tokenizer_class: 'PreTrainedTokenizerFast', model_max_length: 1e30 };
+  return tokenizerFromJson(json, config);
+}
+
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/**
+ * Write tokenizer.json, tokenizer_config.json and special_tokens_map.json
+ * into `dir` (created if needed). Returns the loaded tokenizer.
+ */
+export function saveTokenizer(dir: string, files: Pick<TrainedTokenizer, 'tokenizerJson' | 'tokenizerConfig'>): Tokenizer {
+  const d = resolve(dir);
+  mkdirSync(d, { recursive: true });
+  writeAtomic(join(d, 'tokenizer.json'), JSON.stringify(files.tokenizerJson, null, 2) + '\n');
+  writeAtomic(join(d, 'tokenizer_config.json'), JSON.stringify(files.tokenizerConfig, null, 2) + '\n');
+  const map: JsonObject = {};
+  for (const k of ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token', 'additional_special_tokens']) {
+    const v = files.tokenizerConfig[k];
+    if (v !== undefined) map[k] = v;
+  }
+  writeAtomic(join(d, 'special_tokens_map.json'), JSON.stringify(map, null, 2) + '\n');
+  return loadTokenizer(d);
+}

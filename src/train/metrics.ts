@@ -1,0 +1,96 @@
+// Evaluation metrics with scikit-learn's semantics. No Node imports.
+
+function checkPairs(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, what: string): void {
+  if (yTrue.length !== yPred.length) throw new Error(`${what}: yTrue has ${yTrue.length} labels but yPred has ${yPred.length}`);
+}
+
+/** Fraction of equal labels; NaN for empty input. */
+export function accuracy(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): number {
+  checkPairs(yTrue, yPred, 'accuracy');
+  if (yTrue.length === 0) return NaN;
+  let ok = 0;
+  for (let i = 0; i < yTrue.length; i++) if (yTrue[i] === yPred[i]) ok++;
+  return ok / yTrue.length;
+}
+
+export interface ConfusionMatrix {
+  /** The label of each row/column, ascending. */
+  labels: number[];
+  /** matrix[i][j]: samples of true label labels[i] predicted as labels[j]. */
+  matrix: number[][];
+}
+
+/** sklearn.metrics.confusion_matrix: labels default to the sorted union of yTrue and yPred. */
+export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, labels?: readonly number[]): ConfusionMatrix {
+  checkPairs(yTrue, yPred, 'confusionMatrix');
+  const ls = labels ? [...labels] : [...new Set([...Array.from(yTrue), ...Array.from(yPred)])].sort((a, b) => a - b);
+  const index = new Map(ls.map((l, i) => [l, i]));
+  const matrix = ls.map(() => new Array<number>(ls.length).fill(0));
+  for (let i = 0; i < yTrue.length; i++) {
+    const r = index.get(yTrue[i]!);
+    const c = index.get(yPred[i]!);
+    // As in sklearn, pairs with a label outside `labels` are not counted.
+    if (r !== undefined && c !== undefined) matrix[r]![c]!++;
+  }
+  return { labels: ls, matrix };
+}
+
+export interface ClassScores {
+  label: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  /** Number of true samples of this label. */
+  support: number;
+}
+
+/** Per-class precision, recall, F1; 0 where undefined (sklearn zero_division=0). */
+export function perClassScores(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, labels?: readonly number[]): ClassScores[] {
+  checkPairs(yTrue, yPred, 'perClassScores');
+  const ls = labels ? [...labels] : [...new Set([...Array.from(yTrue), ...Array.from(yPred)])].sort((a, b) => a - b);
+  return ls.map((label) => {
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    for (let i = 0; i < yTrue.length; i++) {
+      const t = yTrue[i] === label;
+      const p = yPred[i] === label;
+      if (t && p) tp++;
+      else if (p) fp++;
+      else if (t) fn++;
+    }
+    const precision = tp + fp ? tp / (tp + fp) : 0;
+    const recall = tp + fn ? tp / (tp + fn) : 0;
+    const f1 = 2 * tp + fp + fn ? (2 * tp) / (2 * tp + fp + fn) : 0;
+    return { label, precision, recall, f1, support: tp + fn };
+  });
+}
+
+/**
+ * Macro-averaged F1 as sklearn's f1_score(average="macro"): the mean of the
+ * per-class F1 over the labels present in yTrue or yPred (or `labels`), with
+ * F1 = 0 for a class that is never true nor predicted correctly.
+ */
+export function macroF1(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, labels?: readonly number[]): number {
+  const scores = perClassScores(yTrue, yPred, labels);
+  if (!scores.length) return NaN;
+  return scores.reduce((s, c) => s + c.f1, 0) / scores.length;
+}
+
+/** Mean of `values`, weighted (e.g. by token counts per batch) when weights are given. */
+export function weightedMean(values: ArrayLike<number>, weights?: ArrayLike<number>): number {
+  if (weights && weights.length !== values.length) throw new Error(`weightedMean: ${values.length} values but ${weights.length} weights`);
+  let sum = 0;
+  let total = 0;
+  for (let i = 0; i < values.length; i++) {
+    const w = weights ? weights[i]! : 1;
+    sum += values[i]! * w;
+    total += w;
+  }
+  return total ? sum / total : NaN;
+}
+
+/** exp(mean loss): pass the mean per-token cross-entropy (nats). */
+export function perplexity(meanLoss: number): number {
+  return Math.exp(meanLoss);
+}

@@ -1,0 +1,349 @@
+// Loss curves as standalone SVG: raw train loss (faint), smoothed train loss,
+// eval loss points; axes with ticks, labels, title and legend. Pure string
+// building, no Node imports (the browser can reuse it).
+
+export interface LossPoint {
+  step: number;
+  loss: number;
+}
+
+export interface LossRun {
+  /** Shown in the legend when several runs share a plot ("pretrained", "scratch"). */
+  name?: string;
+  train: readonly LossPoint[];
+  eval?: readonly LossPoint[];
+  /** CSS color; default from a colour-blind-friendly palette. */
+  color?: string;
+}
+
+export interface LossCurveOptions {
+  title?: string;
+  width?: number;
+  height?: number;
+  /** Logarithmic loss axis. */
+  logY?: boolean;
+  /**
+   * EMA weight in [0, 1) for the smoothed train line (as TensorBoard's
+   * slider, but run forwards and backwards so the line does not lag);
+   * default chosen from the number of points. 0 = no smoothed line.
+   */
+  smoothing?: number;
+  xLabel?: string;
+  yLabel?: string;
+  /** Drawn at most this many vertices per line; longer series are thinned (keeping min and max per pixel). */
+  maxPointsPerLine?: number;
+}
+
+// Okabe-Ito / Tableau-like colours that stay distinct for colour-blind readers.
+const PALETTE = ['#1f77b4', '#d95f02', '#1b9e77', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d'];
+const EVAL_COLOR_SINGLE = '#d95f02';
+const FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif\"";
+
+export function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Debiased exponential moving average, as TensorBoard's smoothing slider. */
+export function smoothEma(values: readonly number[], weight: number): number[] {
+  const out: number[] = [];
+  let last = 0;
+  let debias = 0;
+  for (const v of values) {
+    last = last * weight + (1 - weight) * v;
+    debias = debias * weight + (1 - weight);
+    out.push(last / debias);
+  }
+  return out;
+}
+
+/** Forward then backward debiased EMA: smooth like smoothEma but without its lag behind a falling loss. */
+export function smoothZeroPhase(values: readonly number[], weight: number): number[] {
+  return smoothEma(smoothEma(values, weight).reverse(), weight).reverse();
+}
+
+export function defaultSmoothing(n: number): number {
+  if (n < 100) return 0;
+  return Math.min(0.97, Math.max(0, 1 - 80 / n));
+}
+
+/** "Nice" tick values (1, 2, 2.5, 5 x 10^k) covering [lo, hi], about `target` of them. */
+export function niceTicks(lo: number, hi: number, target = 6): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / Math.max(1, target);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const first = Math.ceil(lo / step - 1e-9) * step;
+  const ticks: number[] = [];
+  for (let v = first; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  return ticks;
+}
+
+/** Ticks for a log axis: decades, with 2 and 5 (or every integer mantissa) in between when the range is short. */
+export function logTicks(lo: number, hi: number): number[] {
+  if (!(hi > lo) || lo <= 0) return [lo];
+  const decades = Math.log10(hi / lo);
+  if (decades < 0.5) return niceTicks(lo, hi, 5);
+  const mantissas = decades > 3 ? [1] : decades > 1.2 ? [1, 2, 5] : [1, 1.5, 2, 3, 4, 5, 6, 8];
+  const ticks: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of mantissas) {
+      const v = Number((m * 10 ** e).toPrecision(12));
+      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) ticks.push(v);
+    }
+  }
+  return ticks;
+}
+
+/** Tick labels: 1500 -> "1.5k", 0.25 -> "0.25", 3 -> "3". */
+export function formatTick(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${trim(v / 1e6)}M`;
+  if (a >= 1e4) return `${trim(v / 1e3)}k`;
+  if (a !== 0 && a < 1e-3) return v.toExponential(0);
+  return trim(v);
+}
+
+function trim(v: number): string {
+  return String(Number(v.toPrecision(4)));
+}
+
+interface Scale {
+  (v: number): number;
+}
+
+function linearScale(d0: number, d1: number, r0: number, r1: number): Scale {
+  const k = d1 === d0 ? 0 : (r1 - r0) / (d1 - d0);
+  return (v) => r0 + (v - d0) * k;
+}
+
+function fmt(n: number): string {
+  return (Math.round(n * 10) / 10).toString();
+}
+
+/** Keeps at most about `max` vertices: first/min/max/last of each x bucket, so spikes stay visible. */
+function thin(xs: number[], ys: number[], max: number): [number[], number[]] {
+  if (xs.length <= max) return [xs, ys];
+  const buckets = Math.max(1, Math.floor(max / 4));
+  const x0 = xs[0]!;
+  const span = xs[xs.length - 1]! - x0 || 1;
+  const ox: number[] = [];
+  const oy: number[] = [];
+  let start = 0;
+  for (let b = 0; b < buckets && start < xs.length; b++) {
+    const limit = x0 + ((b + 1) * span) / buckets;
+    let end = start;
+    while (end < xs.length && (xs[end]! <= limit || b === buckets - 1)) end++;
+    if (end === start) continue;
+    let lo = start;
+    let hi = start;
+    for (let i = start; i < end; i++) {
+      if (ys[i]! < ys[lo]!) lo = i;
+      if (ys[i]! > ys[hi]!) hi = i;
+    }
+    for (const i of [...new Set([start, lo, hi, end - 1])].sort((a, b) => a - b)) {
+      ox.push(xs[i]!);
+      oy.push(ys[i]!);
+    }
+    start = end;
+  }
+  return [ox, oy];
+}
+
+function polyline(xs: number[], ys: number[], sx: Scale, sy: Scale, attrs: string): string {
+  if (!xs.length) return '';
+  const pts = xs.map((x, i) => `${fmt(sx(x))},${fmt(sy(ys[i]!))}`).join(' ');
+  return `<polyline fill="none" stroke-linejoin="round" stroke-linecap="round" ${attrs} points="${pts}"/>`;
+}
+
+function clean(points: readonly LossPoint[] | undefined, logY: boolean): LossPoint[] {
+  return (points ?? [])
+    .filter((p) => Number.isFinite(p.step) && Number.isFinite(p.loss) && (!logY || p.loss > 0))
+    .slice()
+    .sort((a, b) => a.step - b.step);
+}
+
+/** One run: train loss (raw + smoothed) and eval loss. */
+export function lossCurveSvg(points: { train: readonly LossPoint[]; eval?: readonly LossPoint[] }, opts: LossCurveOptions = {}): string {
+  const run: LossRun = { train: points.train };
+  if (points.eval) run.eval = points.eval;
+  return lossCurvesSvg([run], opts);
+}
+
+/** Several runs on one plot (e.g. pretrained vs from scratch), one colour each. */
+export function lossCurvesSvg(runs: readonly LossRun[], opts: LossCurveOptions = {}): string {
+  const W = opts.width ?? 800;
+  const H = opts.height ?? 480;
+  const logY = opts.logY ?? false;
+  const maxPts = opts.maxPointsPerLine ?? 2000;
+  const title = opts.title ?? 'Loss';
+  const single = runs.length === 1;
+
+  const data = runs.map((r, i) => {
+    const train = clean(r.train, logY);
+    const evalPts = clean(r.eval, logY);
+    const w = opts.smoothing ?? defaultSmoothing(train.length);
+    const smooth = smoothZeroPhase(train.map((p) => p.loss), Math.min(Math.max(w, 0), 0.999));
+    const color = r.color ?? PALETTE[i % PALETTE.length]!;
+    // Many eval points read better as a line than as a string of beads.
+    const denseEval = evalPts.length > 60;
+    return { name: r.name, train, evalPts, smooth, color, evalColor: single && !r.color ? EVAL_COLOR_SINGLE : color, showSmooth: w > 0, denseEval };
+  });
+
+  const allX = data.flatMap((d) => [...d.train, ...d.evalPts].map((p) => p.step));
+  const allY = data.flatMap((d) => [...d.train.map((p) => p.loss), ...d.evalPts.map((p) => p.loss)]);
+
+  // Layout: margins leave room for tick labels, axis labels, title.
+  const m = { top: 48, right: 24, bottom: 56, left: 72 };
+  const pw = W - m.left - m.right;
+  const ph = H - m.top - m.bottom;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT}>`);
+  parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
+  parts.push(`<text x="${W / 2}" y="28" text-anchor="middle" font-size="17" font-weight="600" fill="#222">${escapeXml(title)}</text>`);
+
+  if (!allX.length) {
+    parts.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
+    parts.push(`<text x="${m.left + pw / 2}" y="${m.top + ph / 2}" text-anchor="middle" font-size="14" fill="#777">no data</text>`);
+    parts.push('</svg>');
+    return `${parts.join('\n')}\n`;
+  }
+
+  let x0 = Math.min(...allX);
+  let x1 = Math.max(...allX);
+  if (x0 === x1) {
+    x0 -= 1;
+    x1 += 1;
+  }
+  const xTicks = niceTicks(x0, x1, Math.max(3, Math.round(pw / 110)));
+  // Start the axis at a tick at or below the first step (usually 0).
+  x0 = Math.min(x0, xTicks[0]!);
+  let y0 = Math.min(...allY);
+  let y1 = Math.max(...allY);
+  let yTicks: number[];
+  let sy: Scale;
+  if (logY) {
+    if (y0 === y1) {
+      y0 /= 1.5;
+      y1 *= 1.5;
+    }
+    const pad = (Math.log10(y1) - Math.log10(y0)) * 0.05;
+    y0 = 10 ** (Math.log10(y0) - pad);
+    y1 = 10 ** (Math.log10(y1) + pad);
+    yTicks = logTicks(y0, y1);
+    const l = linearScale(Math.log10(y0), Math.log10(y1), m.top + ph, m.top);
+    sy = (v) => l(Math.log10(v));
+  } else {
+    if (y0 === y1) {
+      y0 -= 1;
+      y1 += 1;
+    }
+    const pad = (y1 - y0) * 0.05;
+    y0 = Math.max(y0 >= 0 ? 0 : -Infinity, y0 - pad);
+    y1 += pad;
+    yTicks = niceTicks(y0, y1, Math.max(3, Math.round(ph / 50)));
+    sy = linearScale(y0, y1, m.top + ph, m.top);
+  }
+  const sx = linearScale(x0, x1, m.left, m.left + pw);
+
+  // Grid and ticks.
+  parts.push('<g stroke="#e6e6e6" stroke-width="1">');
+  for (const t of yTicks) parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${fmt(sy(t))}" y2="${fmt(sy(t))}"/>`);
+  for (const t of xTicks) parts.push(`<line x1="${fmt(sx(t))}" x2="${fmt(sx(t))}" y1="${m.top}" y2="${m.top + ph}"/>`);
+  parts.push('</g>');
+  parts.push('<g font-size="12" fill="#444">');
+  for (const t of yTicks) parts.push(`<text x="${m.left - 8}" y="${fmt(sy(t) + 4)}" text-anchor="end">${formatTick(t)}</text>`);
+  for (const t of xTicks) parts.push(`<text x="${fmt(sx(t))}" y="${m.top + ph + 18}" text-anchor="middle">${formatTick(t)}</text>`);
+  parts.push('</g>');
+  parts.push(`<g stroke="#555" stroke-width="1">`);
+  for (const t of yTicks) parts.push(`<line x1="${m.left - 4}" x2="${m.left}" y1="${fmt(sy(t))}" y2="${fmt(sy(t))}"/>`);
+  for (const t of xTicks) parts.push(`<line x1="${fmt(sx(t))}" x2="${fmt(sx(t))}" y1="${m.top + ph}" y2="${m.top + ph + 4}"/>`);
+  parts.push(`<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + ph}"/>`);
+  parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${m.top + ph}" y2="${m.top + ph}"/>`);
+  parts.push('</g>');
+  parts.push(`<text x="${m.left + pw / 2}" y="${H - 14}" text-anchor="middle" font-size="13" fill="#333">${escapeXml(opts.xLabel ?? 'step')}</text>`);
+  const yLabel = (opts.yLabel ?? 'loss') + (logY ? ' (log scale)' : '');
+  parts.push(`<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13" fill="#333">${escapeXml(yLabel)}</text>`);
+
+  // Data, clipped to the plot area.
+  parts.push(`<defs><clipPath id="plot-area-${W}x${H}"><rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}"/></clipPath></defs>`);
+  parts.push(`<g clip-path="url(#plot-area-${W}x${H})">`);
+  for (const d of data) {
+    const xs = d.train.map((p) => p.step);
+    const [rx, ry] = thin(xs, d.train.map((p) => p.loss), maxPts);
+    const rawOpacity = d.showSmooth ? 0.22 : 0.9;
+    parts.push(polyline(rx, ry, sx, sy, `stroke="${d.color}" stroke-opacity="${rawOpacity}" stroke-width="${d.showSmooth ? 1 : 1.8}"`));
+  }
+  for (const d of data) {
+    if (!d.showSmooth) continue;
+    const [smx, smy] = thin(d.train.map((p) => p.step), d.smooth, maxPts);
+    parts.push(polyline(smx, smy, sx, sy, `stroke="${d.color}" stroke-width="2.2"`));
+  }
+  parts.push('</g>');
+  // Eval markers are not clipped: points on the plot's edge stay whole circles.
+  for (const d of data) {
+    if (!d.evalPts.length) continue;
+    const ex = d.evalPts.map((p) => p.step);
+    const ey = d.evalPts.map((p) => p.loss);
+    if (d.denseEval) {
+      const [tx, ty] = thin(ex, ey, maxPts);
+      parts.push(polyline(tx, ty, sx, sy, `stroke="${d.evalColor}" stroke-width="1.8"`));
+      continue;
+    }
+    parts.push(polyline(ex, ey, sx, sy, `stroke="${d.evalColor}" stroke-width="1.4" stroke-dasharray="5 4"`));
+    parts.push(`<g fill="${d.evalColor}" stroke="#fff" stroke-width="1.2">`);
+    ex.forEach((x, i) => parts.push(`<circle cx="${fmt(sx(x))}" cy="${fmt(sy(ey[i]!))}" r="4"/>`));
+    parts.push('</g>');
+  }
+
+  // Legend, top right inside the plot.
+  const entries: { label: string; draw: (x: number, y: number) => string }[] = [];
+  for (const d of data) {
+    const prefix = d.name ? `${d.name}: ` : '';
+    if (d.train.length) {
+      if (d.showSmooth) {
+        entries.push({ label: `${prefix}train (smoothed)`, draw: (x, y) => `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${d.color}" stroke-width="2.2"/>` });
+        entries.push({ label: `${prefix}train (raw)`, draw: (x, y) => `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${d.color}" stroke-opacity="0.3" stroke-width="1.4"/>` });
+      } else {
+        entries.push({ label: `${prefix}train`, draw: (x, y) => `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${d.color}" stroke-width="1.8"/>` });
+      }
+    }
+    if (d.evalPts.length) {
+      entries.push({
+        label: `${prefix}eval`,
+        draw: (x, y) => d.denseEval ? `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${d.evalColor}" stroke-width="1.8"/>` :
+          `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${d.evalColor}" stroke-width="1.4" stroke-dasharray="5 4"/>` +
+          `<circle cx="${x + 11}" cy="${y}" r="4" fill="${d.evalColor}" stroke="#fff" stroke-width="1.2"/>`,
+      });
+    }
+  }
+  if (entries.length) {
+    const lineH = 20;
+    const textW = Math.max(...entries.map((e) => e.label.length)) * 6.8;
+    const boxW = 22 + 8 + textW + 20;
+    const boxH = entries.length * lineH + 10;
+    const bx = m.left + pw - boxW - 10;
+    const by = m.top + 10;
+    parts.push(`<g font-size="12" fill="#333">`);
+    parts.push(`<rect x="${fmt(bx)}" y="${by}" width="${fmt(boxW)}" height="${boxH}" rx="4" fill="#ffffff" fill-opacity="0.88" stroke="#cccccc"/>`);
+    entries.forEach((e, i) => {
+      const y = by + 15 + i * lineH;
+      parts.push(e.draw(Math.round(bx + 10), y));
+      parts.push(`<text x="${fmt(bx + 40)}" y="${y + 4}">${escapeXml(e.label)}</text>`);
+    });
+    parts.push('</g>');
+  }
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+/** Train and eval loss points from log.jsonl records (kind "train" / "eval" with a numeric "loss"). */
+export function lossPointsFromRecords(records: readonly { kind: string; step: number; loss?: unknown }[]): { train: LossPoint[]; eval: LossPoint[] } {
+  const train: LossPoint[] = [];
+  const evalPts: LossPoint[] = [];
+  for (const r of records) {
+    if (typeof r.loss !== 'number') continue;
+    if (r.kind === 'train') train.push({ step: r.step, loss: r.loss });
+    else if (r.kind === 'eval') evalPts.push({ step: r.step, loss: r.loss });
+  }
+  return { train, eval: evalPts };
+}

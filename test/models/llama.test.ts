@@ -1,0 +1,166 @@
+// LLaMA against the Hugging Face fixture (test/fixtures/hf/llama): logits and hidden states at every position
+// (padded ones included), the loss, named gradients, and the greedy generation (re-running the full forward on
+// the growing sequence, no KV cache). The fixture has 2 key/value heads for 4 query heads, an untied lm_head and no
+// pad token (the batch pads with 0).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as F from '../../src/graph/index.js';
+import { Ctx, initParameters } from '../../src/nn/index.js';
+import { LlamaForCausalLM, llamaConfig, llamaConfigFromHf, llamaConfigToHf, type LlamaConfig } from '../../src/models/llama.js';
+import { parseLlamaConfig } from '../../src/io/hf-config.js';
+import { Forward } from '../../src/runtime/step.js';
+import { ParameterStore } from '../../src/runtime/store.js';
+import { nodeBackend } from '../../src/runtime/node.js';
+import type { HostTensor } from '../../src/runtime/backend.js';
+import { readSafetensorsF32 } from '../../src/io/files.js';
+
+const DIR = 'test/fixtures/hf/llama';
+interface T { shape: number[]; data: number[] }
+const ref = JSON.parse(readFileSync(`${DIR}/reference.json`, 'utf8')) as {
+  inputs: { input_ids: number[][]; attention_mask: number[][] };
+  outputs: Record<string, T>;
+  loss: { labels: number[][]; value: number; gradients: Record<string, T> };
+  generation: { input_ids: number[][]; attention_mask: number[][]; max_new_tokens: number; new_tokens: number[][]; scores: T };
+};
+const hf = parseLlamaConfig(JSON.parse(readFileSync(`${DIR}/config.json`, 'utf8')), `${DIR}/config.json`);
+const config: LlamaConfig = llamaConfigFromHf(hf);
+
+/** The model with the fixture's weights; every parameter must be in the file with its shape, and nothing else. */
+async function load(): Promise<{ model: LlamaForCausalLM; store: ParameterStore }> {
+  const model = new LlamaForCausalLM(config);
+  const weights = await readSafetensorsF32(`${DIR}/model.safetensors`);
+  const store = new ParameterStore();
+  for (const p of model.parameters()) {
+    const w = weights.get(p.name);
+    assert.ok(w, `model.safetensors lacks ${p.name}`);
+    assert.deepEqual(w.shape, p.shape, `${p.name}: file holds [${w.shape}], model expects [${p.shape}]`);
+    store.set(p.name, w.shape, w.data);
+  }
+  const unused = [...weights.keys()].filter((n) => !store.params.has(n));
+  assert.deepEqual(unused, [], `tensors in the file that the model does not use: ${unused.join(', ')}`);
+  return { model, store };
+}
+
+const i64 = (rows: number[][]): HostTensor => ({
+  dtype: 'int64', shape: [rows.length, rows[0].length], data: BigInt64Array.from(rows.flat().map(BigInt)),
+});
+const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  assert.equal(a.length, b.length, 'lengths differ');
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+test('llama fixture: config.json maps to our config and back', () => {
+  assert.deepEqual(config, llamaConfig({
+    vocabSize: 128, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 2,
+    maxPositionEmbeddings: 64, rmsNormEps: 1e-6, ropeTheta: 10000, initializerRange: 0.2, tieWordEmbeddings: false,
+    bosTokenId: 1, eosTokenId: 2,
+  }));
+  assert.deepEqual(llamaConfigFromHf(llamaConfigToHf(config)), config);
+  assert.throws(() => llamaConfigFromHf({ ...hf, hidden_act: 'gelu' }), /hidden_act "gelu"/);
+});
+
+test('llama fixture: parameter names, shapes and count match the checkpoint', async () => {
+  const { store } = await load();
+  assert.equal(store.count(), 26784);
+  assert.ok(!store.params.has('model.layers.0.self_attn.q_proj.bias'), 'LLaMA has no biases');
+  assert.deepEqual(store.shapes.get('model.layers.0.self_attn.k_proj.weight'), [16, 32], 'GQA: 2 kv heads of 8');
+});
+
+test('llama fixture: logits and last hidden state at every position within 1e-4', async () => {
+  const { model, store } = await load();
+  const fwd = await Forward.compile(nodeBackend, (g) => {
+    const ctx = new Ctx(g);
+    const { hidden } = model.model.forward(ctx, {
+      inputIds: g.input('input_ids', 'int64', ['batch', 'seq']),
+      attentionMask: g.input('attention_mask', 'int64', ['batch', 'seq']),
+    });
+    return { logits: model.logits(ctx, hidden), hidden };
+  }, store);
+  const out = await fwd.run({ input_ids: i64(ref.inputs.input_ids), attention_mask: i64(ref.inputs.attention_mask) });
+  assert.deepEqual(out.logits.shape, ref.outputs.logits.shape);
+  const dl = maxAbs(out.logits.data as Float32Array, ref.outputs.logits.data);
+  const dh = maxAbs(out.hidden.data as Float32Array, ref.outputs.last_hidden_state.data);
+  console.log(`llama: max |logits - ref| ${dl.toExponential(2)}, max |hidden - ref| ${dh.toExponential(2)}`);
+  assert.ok(dl <= 1e-4, `logits differ by ${dl}`);
+  assert.ok(dh <= 1e-4, `last_hidden_state differs by ${dh}`);
+});
+
+test('llama fixture: loss and named gradients', async () => {
+  const { model, store } = await load();
+  const names = Object.keys(ref.loss.gradients);
+  const fwd = await Forward.compile(nodeBackend, (g) => {
+    const ctx = new Ctx(g);
+    const loss = model.loss(ctx, g.input('input_ids', 'int64', [2, 16]), g.input('labels', 'int64', [2, 16]), g.input('attention_mask', 'int64', [2, 16]));
+    const grads = F.gradients(loss, names.map((n) => g.params.get(n)!));
+    return Object.fromEntries([['loss', loss], ...names.map((n, i) => [`grad/${n}`, grads[i]])]);
+  }, store);
+  const out = await fwd.run({ input_ids: i64(ref.inputs.input_ids), labels: i64(ref.loss.labels), attention_mask: i64(ref.inputs.attention_mask) });
+  const loss = (out.loss.data as Float32Array)[0];
+  console.log(`llama: loss ${loss} vs ${ref.loss.value} (diff ${Math.abs(loss - ref.loss.value).toExponential(2)})`);
+  assert.ok(Math.abs(loss - ref.loss.value) <= 1e-5 * Math.max(1, Math.abs(ref.loss.value)), `loss ${loss} vs ${ref.loss.value}`);
+  for (const n of names) {
+    const r = ref.loss.gradients[n].data;
+    const scale = Math.max(...r.map(Math.abs));
+    const d = maxAbs(out[`grad/${n}`].data as Float32Array, r);
+    console.log(`llama: grad ${n}: max diff ${d.toExponential(2)} = ${(d / scale).toExponential(2)} of max |ref|`);
+    assert.ok(d <= 1e-4 * scale, `${n}: ${d} vs scale ${scale}`);
+  }
+});
+
+test('llama fixture: greedy generation without a cache gives the same tokens and scores', async () => {
+  const { model, store } = await load();
+  const fwd = await Forward.compile(nodeBackend, (g) => {
+    const ctx = new Ctx(g);
+    const { hidden } = model.model.forward(ctx, {
+      inputIds: g.input('input_ids', 'int64', ['batch', 'seq']),
+      attentionMask: g.input('attention_mask', 'int64', ['batch', 'seq']),
+    });
+    return { logits: model.logits(ctx, hidden) };
+  }, store);
+  const gen = ref.generation;
+  const v = config.vocabSize;
+  const ids = [...gen.input_ids[0]];
+  const fresh: number[] = [];
+  let worst = 0;
+  for (let step = 0; step < gen.max_new_tokens; step++) {
+    const out = await fwd.run({ input_ids: i64([ids]), attention_mask: i64([ids.map(() => 1)]) });
+    const logits = out.logits.data as Float32Array;
+    const last = logits.subarray((ids.length - 1) * v, ids.length * v);
+    worst = Math.max(worst, maxAbs(last, gen.scores.data.slice(step * v, (step + 1) * v)));
+    let best = 0;
+    for (let j = 1; j < v; j++) if (last[j] > last[best]) best = j;
+    fresh.push(best);
+    ids.push(best);
+  }
+  console.log(`llama: generation max |scores - ref| ${worst.toExponential(2)}`);
+  assert.deepEqual(fresh, gen.new_tokens[0]);
+  assert.ok(worst <= 1e-4, `scores differ by ${worst}`);
+});
+
+test('llama: tied word embeddings drop lm_head; init is N(0, initializer_range) and norms are ones', async () => {
+  const tied = new LlamaForCausalLM({ ...config, tieWordEmbeddings: true });
+  const names = tied.parameters().map((p) => p.name);
+  assert.ok(!names.includes('lm_head.weight'));
+  const params = initParameters(tied.parameters(), 0);
+  const store = new ParameterStore();
+  for (const p of tied.parameters()) store.set(p.name, p.shape, params.get(p.name)!);
+  assert.ok(store.get('model.norm.weight').every((x) => x === 1));
+  const w = store.get('model.layers.1.mlp.down_proj.weight');
+  const std = Math.sqrt(w.reduce((a, x) => a + x * x, 0) / w.length);
+  assert.ok(Math.abs(std - config.initializerRange) < 0.1 * config.initializerRange, `down_proj std ${std}`);
+  // The tied head runs: logits are hidden @ embed_tokens^T.
+  const fwd = await Forward.compile(nodeBackend, (g) => {
+    const ctx = new Ctx(g);
+    const { hidden } = tied.model.forward(ctx, { inputIds: g.input('input_ids', 'int64', ['batch', 'seq']) });
+    return { logits: tied.logits(ctx, hidden) };
+  }, store);
+  const out = await fwd.run({ input_ids: i64([[1, 5, 9]]) });
+  assert.deepEqual(out.logits.shape, [1, 3, config.vocabSize]);
+});
+
+test('llama: a config whose heads are not a multiple of the kv heads is refused', () => {
+  assert.throws(() => new LlamaForCausalLM({ ...config, numKeyValueHeads: 3 }), /multiple of numKeyValueHeads/);
+});
