@@ -37,9 +37,16 @@ export interface BertNormalizerOptions {
 }
 
 /** BertNormalizer: clean control chars, space CJK, strip accents, lowercase. */
+const RE_PRINTABLE_ASCII = /^[\x20-\x7e\t\n\r]*$/;
+
 export function bertNormalize(text: string, opts: BertNormalizerOptions = {}): string {
   const lowercase = opts.lowercase ?? true;
   const stripAccents = opts.stripAccents ?? lowercase;
+  // Fast path: printable ASCII has no control chars, CJK or accents to handle.
+  if (RE_PRINTABLE_ASCII.test(text)) {
+    const t = (opts.cleanText ?? true) ? text.replace(/[\t\n\r]/g, ' ') : text;
+    return lowercase ? t.toLowerCase() : t;
+  }
   let out = text;
   if (opts.cleanText ?? true) {
     let s = '';
@@ -72,8 +79,11 @@ function isBertPunct(ch: string): boolean {
 
 const RE_WS = /\s/u;
 
+const RE_ASCII_WORDS = /[^\s!-/:-@[-`{-~]+|[!-/:-@[-`{-~]/g;
+
 /** BertPreTokenizer: split on whitespace, isolate each punctuation character. */
 export function bertPreTokenize(text: string): string[] {
+  if (RE_PRINTABLE_ASCII.test(text)) return text.match(RE_ASCII_WORDS) ?? [];
   const words: string[] = [];
   let cur = '';
   for (const ch of text) {

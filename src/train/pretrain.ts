@@ -38,7 +38,8 @@ class Subset implements DocumentSource {
   }
 }
 
-function holdout(src: DocumentSource, every = 50): { train: DocumentSource; eval: DocumentSource } {
+function holdout(src: DocumentSource): { train: DocumentSource; eval: DocumentSource } {
+  const every = src.documentCount >= 1000 ? 50 : 10;
   const all = [...Array(src.documentCount).keys()];
   const ev = all.filter((i) => i % every === every - 1);
   if (!ev.length) return { train: src, eval: src };
@@ -123,6 +124,7 @@ export async function pretrainCausalLM(cfg: TrainConfig, o: PretrainOptions): Pr
   })(), cfg.seqLen, eos).slice(0, cfg.evalBatches * cfg.batchSize);
   const evalBatches: Batch[] = [];
   for (let i = 0; i + cfg.batchSize <= evalBlocks.length; i += cfg.batchSize) evalBatches.push(clmBatch(evalBlocks.slice(i, i + cfg.batchSize)));
+  if (!evalBatches.length) log(`warning: the held-out documents do not fill one batch of ${cfg.batchSize}x${cfg.seqLen} tokens; evaluation is skipped`);
 
   const { model } = info;
   const inputs = (g: Graph) => [g.input('input_ids', 'int64', [cfg.batchSize, cfg.seqLen]), g.input('labels', 'int64', [cfg.batchSize, cfg.seqLen])] as const;

@@ -175,7 +175,7 @@ export class Trainer {
         losses.push(r.loss);
         tokens += this.task.tokensPerMicroBatch * o.gradAccum;
         ranThisRun++;
-        record({ kind: 'train', step: this.store.step, loss: r.loss, lr, grad_norm: r.gradNorm, tokens });
+        record({ kind: 'train', step: this.store.step, loss: r.loss, lr, grad_norm: r.gradNorm, tokens: this.store.step * o.gradAccum * this.task.tokensPerMicroBatch });
         bar?.update({ step: this.store.step, loss: r.loss, lr, tokens });
         const done = this.store.step >= o.maxSteps;
         if (o.evalEvery > 0 && (this.store.step % o.evalEvery === 0 || done)) {

@@ -12,7 +12,9 @@ import {
 } from '../../src/tokenizers/pretokenize.js';
 import { SAMPLE_TEXTS } from './helpers.js';
 
-const EXTRA = ['Mr. O\'Neil\u00a0paid\u200b £5\u0007!', 'naïve résumé Ωmega', "don't  stop—ever…", ''];
+const EXTRA = [
+  'Plain ASCII: (a) [b] {c} <d> e-f g_h i~j \\k/ l|m 1,234.5 $6 & 7% #8 @9 ^ `tick` "q" \'s\tTab\nNL\rCR',
+ 'Mr. O\'Neil\u00a0paid\u200b £5\u0007!', 'naïve résumé Ωmega', "don't  stop—ever…", ''];
 
 test('BERT normaliser matches the native one (lowercase on and off)', () => {
   for (const lowercase of [true, false]) {
