@@ -6,6 +6,7 @@ import { registerDataCommands, registerTokenizerCommands } from '../data/cli.js'
 import { CONFIG_FIELDS, CONFIG_KEYS, flagName, loadConfig, resolveConfig } from './config.js';
 import { pretrainCausalLM } from '../train/pretrain.js';
 import { evalCommand } from './eval.js';
+import { registerFinetuneCommands } from './finetune.js';
 
 function fail(e: unknown): never {
   console.error(`pretrain: ${(e as Error).message}`);
@@ -55,6 +56,7 @@ program
     evalCommand(o).catch(fail),
   );
 
+registerFinetuneCommands(program, fail);
 registerTokenizerCommands(program);
 registerDataCommands(program);
 

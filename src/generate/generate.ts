@@ -19,6 +19,8 @@ export interface GeneratorOptions {
    * pre-pack the weight matrices: faster, but blind to later updates of the store.
    */
   weights?: 'live' | 'baked';
+  /** Longest sequence (prompt + new tokens) the model can read: GPT-2's n_positions. Checked before running. */
+  maxPositions?: number;
 }
 
 /** One generated token, as it is chosen (for streaming). */
@@ -30,7 +32,7 @@ export interface TokenEvent {
   /** 0-based index of this token among the row's new tokens. */
   step: number;
   token: number;
-  /** The row's new tokens so far, this one included. */
+  /** The row's new tokens so far, this one included (the generator's own array: copy it to keep it). */
   tokens: readonly number[];
 }
 
@@ -68,7 +70,10 @@ export interface GenerateResult {
   promptIds: number[][];
   /** prompt-major: rows [p * numSamples, (p + 1) * numSamples) belong to prompt p. */
   sequences: GeneratedSequence[];
-  /** logits[step][row]: the vocabulary logits that chose token `step` of that row (when returnLogits). */
+  /**
+   * logits[step][row]: the raw vocabulary logits that chose token `step` of that row (when returnLogits); a row
+   * that had already finished has logits there that chose nothing.
+   */
   logits?: Float32Array[][];
   seed: number;
   /** Model runs, and the time spent on the first (the prompt) and on all of them. */
@@ -95,6 +100,7 @@ export class Generator {
     private readonly runModel: Runner,
     readonly layout: CacheLayout,
     readonly cache: boolean,
+    readonly maxPositions: number | undefined,
   ) {}
 
   static async create(backend: Backend, model: DecoderModel, store: ParameterStore, opts: GeneratorOptions = {}): Promise<Generator> {
@@ -111,7 +117,7 @@ export class Generator {
       );
       run = (feeds) => fwd.run(feeds);
     }
-    return new Generator(run, layout, cache);
+    return new Generator(run, layout, cache, opts.maxPositions);
   }
 
   /** Generates from one prompt (number[]) or several (number[][], left-padded into one batch). */
@@ -132,6 +138,8 @@ export class Generator {
     const rows = list.flatMap((p, pi) => Array.from({ length: numSamples }, (_, s) => ({ prompt: pi, sample: s, ids: p })));
     const n = rows.length;
     const width = Math.max(...list.map((p) => p.length));
+    if (this.maxPositions !== undefined && width + opts.maxNewTokens > this.maxPositions)
+      throw new Error(`generate: a ${width}-token prompt plus ${opts.maxNewTokens} new tokens exceeds the model's ${this.maxPositions} positions`);
     const ids = rows.map((r) => [...Array<number>(width - r.ids.length).fill(pad), ...r.ids]);
     const mask = rows.map((r) => [...Array<number>(width - r.ids.length).fill(0), ...Array<number>(r.ids.length).fill(1)]);
     // HF and transformers.js: position = number of real tokens before it; padding gets 1 (never attended to).

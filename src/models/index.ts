@@ -3,6 +3,7 @@ import type { Tensor } from '../graph/index.js';
 import type { HfConfig } from '../io/hf-config.js';
 import type { Ctx, ParamSpec } from '../nn/index.js';
 import { Gpt2LMHeadModel, gpt2ConfigFromHf, gpt2ConfigToHf, type DecoderInputs, type DecoderOutputs } from './gpt2.js';
+import { LlamaForCausalLM, llamaConfigFromHf, llamaConfigToHf } from './llama.js';
 
 export type { DecoderInputs, DecoderOutputs } from './gpt2.js';
 
@@ -35,6 +36,14 @@ export function causalLMFromHf(hf: HfConfig, opts: { dropout?: number } = {}): C
       return {
         model: new Gpt2LMHeadModel(c), hf: gpt2ConfigToHf(c), vocabSize: c.vocabSize, hiddenSize: c.nEmbd,
         maxPositions: c.nPositions, eosTokenId: c.eosTokenId, bosTokenId: c.bosTokenId,
+      };
+    }
+    case 'llama': {
+      const c = llamaConfigFromHf(hf);
+      if (opts.dropout !== undefined) c.dropout = opts.dropout;
+      return {
+        model: new LlamaForCausalLM(c), hf: llamaConfigToHf(c), vocabSize: c.vocabSize, hiddenSize: c.hiddenSize,
+        maxPositions: c.maxPositionEmbeddings, eosTokenId: c.eosTokenId, bosTokenId: c.bosTokenId,
       };
     }
     default:

@@ -25,7 +25,7 @@ function generator(): Promise<Generator> {
     const weights = await readSafetensorsF32(`${DIR}/model.safetensors`);
     const store = new ParameterStore();
     for (const p of model.parameters()) store.set(p.name, weights.get(p.name)!.shape, weights.get(p.name)!.data);
-    return Generator.create(nodeBackend, model, store);
+    return Generator.create(nodeBackend, model, store, { maxPositions: hf.n_positions });
   })();
   return cached;
 }
@@ -106,6 +106,7 @@ test('a stop string stops the row once the decoded text contains it', async () =
   assert.equal(r.sequences[0].finishReason, 'stop_string');
   assert.equal(r.sequences[0].text, upTo6);
   await assert.rejects(g.generate(PROMPT, { maxNewTokens: 2, stopStrings: ['x'] }), /decode/);
+  await assert.rejects(g.generate(PROMPT, { maxNewTokens: 59 }), /exceeds the model's 64 positions/);
 });
 
 test('onToken streams every token in order; textStreamer writes the text piece by piece', async () => {

@@ -2,7 +2,9 @@
 // fixtures), plus the exported ONNX model run as transformers.js would: empty pasts first, then one token at a time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Gpt2LMHeadModel, gpt2Config } from '../../src/models/gpt2.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import { nodeBackend } from '../../src/runtime/node.js';
@@ -116,8 +118,40 @@ test('gpt2 fixture: the exported ONNX model (weights baked in, transformers.js n
   await s.release();
 });
 
+/**
+ * transformers.js (the devDependency) loads a folder with our exported onnx/model.onnx and generates greedily
+ * through the cache exactly as HF did: it feeds the empty pasts, position_ids and the growing attention_mask.
+ */
+async function checkTransformersJs(fixture: string, model: DecoderModel, store: ParameterStore, ref: Reference): Promise<void> {
+  const tjs = await import('@huggingface/transformers');
+  const root = mkdtempSync(join(tmpdir(), 'pretrain-tjs-'));
+  try {
+    mkdirSync(join(root, 'm', 'onnx'), { recursive: true });
+    for (const f of ['config.json', 'generation_config.json']) copyFileSync(join(fixture, f), join(root, 'm', f));
+    writeFileSync(join(root, 'm', 'onnx', 'model.onnx'), exportDecoderOnnx(model, store));
+    tjs.env.allowRemoteModels = false;
+    tjs.env.localModelPath = root;
+    const lm = await tjs.AutoModelForCausalLM.from_pretrained('m', { local_files_only: true, dtype: 'fp32' });
+    const ids = ref.generation.input_ids[0];
+    const input = (v: number[]) => new tjs.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
+    const out = (await lm.generate({
+      input_ids: input(ids), attention_mask: input(ids.map(() => 1)), max_new_tokens: ref.generation.new_tokens[0].length, do_sample: false,
+    })) as InstanceType<typeof tjs.Tensor>;
+    assert.deepEqual(Array.from(out.data as BigInt64Array, Number).slice(ids.length), ref.generation.new_tokens[0]);
+    await lm.dispose();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+const hasTransformersJs = existsSync('node_modules/@huggingface/transformers');
+test('gpt2 fixture: transformers.js generates HF\'s tokens from the exported onnx/model.onnx', { skip: !hasTransformersJs && '@huggingface/transformers is not installed' }, async () => {
+  const { model, store, ref } = await gpt2();
+  await checkTransformersJs('test/fixtures/hf/gpt2', model, store, ref);
+});
+
 const LLAMA_DIR = 'test/fixtures/hf/llama';
-test('llama fixture: greedy through the KV cache reproduces HF new_tokens and scores (and the uncached loop)', { skip: !existsSync('src/models/llama.ts') && 'src/models/llama.ts not written yet' }, async () => {
+test('llama fixture: greedy through the KV cache reproduces HF new_tokens and scores (and the uncached loop, and transformers.js on the export)', { skip: !existsSync('src/models/llama.ts') && 'src/models/llama.ts not written yet' }, async () => {
   const { LlamaForCausalLM, llamaConfig } = await import('../../src/models/llama.js');
   const hf = JSON.parse(readFileSync(`${LLAMA_DIR}/config.json`, 'utf8')) as Record<string, number>;
   const model = new LlamaForCausalLM(llamaConfig({
@@ -127,5 +161,7 @@ test('llama fixture: greedy through the KV cache reproduces HF new_tokens and sc
     bosTokenId: hf.bos_token_id, eosTokenId: hf.eos_token_id,
   }));
   const ref = JSON.parse(readFileSync(`${LLAMA_DIR}/reference.json`, 'utf8')) as Reference;
-  await checkAgainstHf(model, await loadStore(LLAMA_DIR, model), ref, 'llama');
+  const store = await loadStore(LLAMA_DIR, model);
+  await checkAgainstHf(model, store, ref, 'llama');
+  if (hasTransformersJs) await checkTransformersJs(LLAMA_DIR, model, store, ref);
 });
