@@ -2,6 +2,9 @@
 // in the same invocation, because the machines are shared and noisy.
 import { Command } from 'commander';
 import { engineDefaults, runEngineBench } from './engine.js';
+import { runDataBench } from './data.js';
+import { runGenerateBench } from './generate.js';
+import { writeResult } from './common.js';
 
 const program = new Command('bench').description('pretrain benchmarks; results are written to bench/results/<name>.json');
 
@@ -23,6 +26,32 @@ program
       steps: n('steps'), warmup: n('warmup'), batch: n('batch'), seq: n('seq'), layers: n('layers'),
       hidden: n('hidden'), heads: n('heads'), vocab: n('vocab'), torch: o.torch !== false,
     });
+  });
+
+program
+  .command('data')
+  .description('tokenisation into shards and batch assembly on the Brown corpus, beside the training tokens/s')
+  .action(async () => {
+    await runDataBench({ outDir: 'bench/results' });
+  });
+
+program
+  .command('generate')
+  .description('generation tokens/s with and without the KV cache (GPT-2 4x256, vocab 8192)')
+  .option('--tokens <n>', 'new tokens per run', '128')
+  .action(async (o: { tokens: string }) => {
+    await runGenerateBench({ tokens: Number(o.tokens) });
+  });
+
+program
+  .command('gpt2')
+  .description('GPT-2 (4 layers, 256 wide, 4 heads, vocab 8192, batch 32x128): training beside PyTorch, then generation')
+  .option('--steps <n>', 'timed training steps', String(engineDefaults.steps))
+  .option('--no-torch', 'skip the PyTorch baseline')
+  .action(async (o: { steps: string; torch: boolean }) => {
+    const train = await runEngineBench({ ...engineDefaults, steps: Number(o.steps), torch: o.torch !== false });
+    const generation = await runGenerateBench({ tokens: 128 });
+    console.log(`  -> ${writeResult('gpt2', { bench: 'gpt2', date: new Date().toISOString(), train, generation })}`);
   });
 
 await program.parseAsync(process.argv);

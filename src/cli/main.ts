@@ -7,6 +7,8 @@ import { CONFIG_FIELDS, CONFIG_KEYS, flagName, loadConfig, resolveConfig } from 
 import { pretrainCausalLM } from '../train/pretrain.js';
 import { evalCommand } from './eval.js';
 import { registerFinetuneCommands } from './finetune.js';
+import { registerGenerateCommand } from './generate.js';
+import { paradigmDefaults, runParadigm } from '../experiments/paradigm.js';
 
 function fail(e: unknown): never {
   console.error(`pretrain: ${(e as Error).message}`);
@@ -56,6 +58,37 @@ program
     evalCommand(o).catch(fail),
   );
 
+program
+  .command('demo')
+  .description('the main job: pretrain a small GPT-2 on the Brown corpus, sample from it, then fine-tune genre classification with few labels from the pretrained model and from scratch, side by side')
+  .option('--out <dir>', 'run folder', paradigmDefaults.out)
+  .option('--pretrain-steps <n>', 'pretraining steps', String(paradigmDefaults.pretrainSteps))
+  .option('--layers <n>', 'layers', String(paradigmDefaults.layers))
+  .option('--hidden <n>', 'hidden size', String(paradigmDefaults.hidden))
+  .option('--heads <n>', 'attention heads', String(paradigmDefaults.heads))
+  .option('--vocab-size <n>', 'tokenizer vocabulary', String(paradigmDefaults.vocabSize))
+  .option('--per-label <list>', 'comma-separated label budgets (training examples per genre)', paradigmDefaults.perLabel.join(','))
+  .option('--seed <n>', 'seed', String(paradigmDefaults.seed))
+  .option('--resume', 'continue an interrupted pretraining in --out', false)
+  .action(async (f: Record<string, string | boolean>) => {
+    try {
+      const n = (k: string) => {
+        const v = Number(f[k]);
+        if (!Number.isInteger(v) || v < 1) throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got "${f[k]}"`);
+        return v;
+      };
+      const perLabel = String(f.perLabel).split(',').map((x) => Number(x.trim()));
+      if (perLabel.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`--per-label must list positive integers, got "${f.perLabel}"`);
+      await runParadigm({
+        ...paradigmDefaults, out: String(f.out), pretrainSteps: n('pretrainSteps'), layers: n('layers'), hidden: n('hidden'),
+        heads: n('heads'), vocabSize: n('vocabSize'), perLabel, seed: Number(f.seed), resume: f.resume === true,
+      }, nodeBackend);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+registerGenerateCommand(program, fail);
 registerFinetuneCommands(program, fail);
 registerTokenizerCommands(program);
 registerDataCommands(program);

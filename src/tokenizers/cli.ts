@@ -3,7 +3,7 @@
  * is passed in because it lives in src/data, which sits above this layer;
  * src/data/cli.ts wires it (use its registerTokenizerCommands).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { TOKENIZER_KINDS, type TokenizerKind } from './json.js';
 import { loadTokenizer, saveTokenizer } from './tokenizer.js';
 import { createTrainer, type TrainOptions } from './train.js';
@@ -42,7 +42,7 @@ export function defineTokenizerCommands(program: Command, readTexts: CorpusTextR
   tok
     .command('train')
     .description('train a WordPiece (BERT), byte-level BPE (GPT-2) or Unigram (T5) tokenizer and write tokenizer.json + tokenizer_config.json')
-    .option('--kind <kind>', `tokenizer kind: ${TOKENIZER_KINDS.join(' | ')}`, 'wordpiece')
+    .addOption(new Option('--kind <kind>', 'tokenizer kind').choices(TOKENIZER_KINDS).default('wordpiece'))
     .option('--vocab-size <n>', 'vocabulary size including special tokens (and the 100 T5 sentinels for unigram)', '8000')
     .option('--corpus <spec>', 'corpus: brown, brown:train|validation|test, a .txt/.jsonl file, a directory, or a glob', 'brown:train')
     .requiredOption('--out <dir>', 'output folder for tokenizer.json and tokenizer_config.json')

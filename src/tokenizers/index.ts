@@ -6,3 +6,4 @@ export { createBpeTrainer, BPE_DEFAULTS, type BpeTrainOptions } from './bpe.js';
 export { createUnigramTrainer, UNIGRAM_DEFAULTS, T5_SPECIALS, type UnigramTrainOptions } from './unigram.js';
 export { createTrainer, trainTokenizer, trainTokenizerAsync, type TrainOptions } from './train.js';
 export * from './tokenizer.js';
+export { syncDecoder } from './decode.js';

@@ -166,7 +166,9 @@ export const METASPACE = '\u2581';
 
 /** Our Unigram normaliser: NFKC, whitespace runs to one space, strip both ends. */
 export function unigramNormalize(text: string): string {
-  return text.normalize('NFKC').replace(/\s+/gu, ' ').trim();
+  // NFKC leaves ASCII unchanged.
+  const t = /^[\x00-\x7f]*$/.test(text) ? text : text.normalize('NFKC');
+  return t.replace(/\s+/gu, ' ').trim();
 }
 
 /** Metaspace (prepend_scheme=always, split=true): "a b" -> ["▁a", "▁b"]. */

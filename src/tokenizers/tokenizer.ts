@@ -60,6 +60,13 @@ export interface Tokenizer {
   readonly allSpecialIds: readonly number[];
   /** T5 sentinels: sentinelIds[k] is the id of `<extra_id_k>` (descending ids). Empty when absent. */
   readonly sentinelIds: readonly number[];
+  /**
+   * wordStarts[id] = 1 when token `id` begins a word if it follows another
+   * token (WordPiece: no `##`; byte-level BPE: leading `Ġ`; Unigram: leading
+   * `▁`; special tokens: 1). The first token of a sentence always begins a
+   * word. For whole-word and span masking over shard ids.
+   */
+  readonly wordStarts: Uint8Array;
   /** sha256 (hex) of the canonical tokenizer.json: identifies the tokenizer in shard headers. */
   readonly hash: string;
   readonly json: TokenizerJson;
@@ -123,7 +130,8 @@ function makeSplitter(json: TokenizerJson): WordSplitter | undefined {
   const norm = obj(json.normalizer);
   const pre = obj(json.pre_tokenizer);
   const model = json.model['type'];
-  if (!pre) return undefined;
+  // Added tokens matched after normalisation, or BPE dropout, would make word-level caching inexact.
+  if (!pre || json.added_tokens.some((t) => t.normalized) || (json.model['dropout'] ?? null) !== null) return undefined;
   if (model === 'WordPiece' && norm?.['type'] === 'BertNormalizer' && pre['type'] === 'BertPreTokenizer') {
     const o = {
       cleanText: norm['clean_text'] !== false,
@@ -162,6 +170,7 @@ class NativeBackedTokenizer implements Tokenizer {
   private readonly splitter: WordSplitter | undefined;
   private readonly addedRe: RegExp | undefined;
   private readonly wordIds = new Map<string, number[]>();
+  private wordStartTable: Uint8Array | undefined;
 
   constructor(
     private readonly native: NativeTokenizer,
@@ -203,6 +212,23 @@ class NativeBackedTokenizer implements Tokenizer {
     this.addedRe = added.length ? new RegExp(added.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')) : undefined;
   }
 
+  get wordStarts(): Uint8Array {
+    if (this.wordStartTable) return this.wordStartTable;
+    const t = new Uint8Array(this.vocabSize);
+    const special = new Set(this.allSpecialIds);
+    for (let id = 0; id < t.length; id++) {
+      const tok = this.idToToken(id) ?? '';
+      let start: boolean;
+      if (special.has(id)) start = true;
+      else if (this.kind === 'wordpiece') start = !tok.startsWith('##');
+      else if (this.kind === 'bpe') start = tok.startsWith('\u0120');
+      else if (this.kind === 'unigram') start = tok.startsWith(METASPACE);
+      else start = true;
+      t[id] = start ? 1 : 0;
+    }
+    return (this.wordStartTable = t);
+  }
+
   async encode(text: string, options: EncodeOptions = {}): Promise<Encoding> {
     const e = await this.native.encode(text, options.pair ?? null, { addSpecialTokens: options.addSpecialTokens ?? true });
     return toEncoding(e);
@@ -233,11 +259,10 @@ class NativeBackedTokenizer implements Tokenizer {
     const missing = new Set<string>();
     for (const ws of words) if (ws) for (const w of ws) if (!this.wordIds.has(w)) missing.add(w);
     const miss = [...missing];
-    const [wordEnc, wholeEnc] = await Promise.all([
-      miss.length ? this.native.encodeBatch(miss.map((w) => sp.alone(w)), { addSpecialTokens: false }) : Promise.resolve([]),
+    const [, wholeEnc] = await Promise.all([
+      this.encodeWords(miss, sp),
       whole.length ? this.native.encodeBatch(whole.map((i) => texts[i]!), { addSpecialTokens: false }) : Promise.resolve([]),
     ]);
-    miss.forEach((w, i) => this.wordIds.set(w, wordEnc[i]!.getIds()));
     const out: number[][] = new Array(texts.length);
     whole.forEach((i, k) => (out[i] = wholeEnc[k]!.getIds()));
     for (let i = 0; i < texts.length; i++) {
@@ -248,6 +273,48 @@ class NativeBackedTokenizer implements Tokenizer {
       out[i] = ids;
     }
     return out;
+  }
+
+  /**
+   * Encode distinct pre-tokens into the word cache. Where a space cannot
+   * merge two pre-tokens (WordPiece, Unigram) many words go in one native
+   * call and are split back by word id, which saves the per-Encoding cost;
+   * a group whose word count does not come back intact is redone one word
+   * per encoding.
+   */
+  private async encodeWords(words: string[], sp: WordSplitter): Promise<void> {
+    if (words.length === 0) return;
+    const joinable = this.kind === 'wordpiece' || this.kind === 'unigram';
+    const group = joinable ? 1024 : 1;
+    const groups: string[][] = [];
+    for (let i = 0; i < words.length; i += group) groups.push(words.slice(i, i + group));
+    const encs = await this.native.encodeBatch(groups.map((g) => g.map((w) => sp.alone(w)).join(' ')), { addSpecialTokens: false });
+    const redo: string[] = [];
+    groups.forEach((g, k) => {
+      const e = encs[k]!;
+      const ids = e.getIds();
+      if (!joinable) {
+        this.wordIds.set(g[0]!, ids);
+        return;
+      }
+      const wids = e.getWordIds();
+      const per: number[][] = g.map(() => []);
+      let ok = true;
+      for (let j = 0; j < ids.length; j++) {
+        const w = wids[j];
+        if (w === null || w === undefined || w >= g.length) {
+          ok = false;
+          break;
+        }
+        per[w]!.push(ids[j]!);
+      }
+      if (ok && per.every((p) => p.length > 0)) g.forEach((w, j) => this.wordIds.set(w, per[j]!));
+      else redo.push(...g);
+    });
+    if (redo.length) {
+      const es = await this.native.encodeBatch(redo.map((w) => sp.alone(w)), { addSpecialTokens: false });
+      redo.forEach((w, i) => this.wordIds.set(w, es[i]!.getIds()));
+    }
   }
 
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): Promise<string> {

@@ -192,11 +192,11 @@ export function learnUnigram(counts: Map<string, number>, desired: number, o: Op
     }
   }
   const seedSize = Math.max(desired, Math.round(desired * o.seedFactor));
-  const seed = [...sub.entries()]
+  const seedScored = [...sub.entries()]
     .map(([s, f]): [string, number] => [s, f * Array.from(s).length])
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, seedSize)
-    .map(([s]) => s);
+    .slice(0, seedSize);
+  const seed = seedScored.map(([s]) => s);
   sub.clear();
 
   const pieceStr: string[] = [...kept, ...seed];
@@ -207,11 +207,11 @@ export function learnUnigram(counts: Map<string, number>, desired: number, o: Op
   const alive = new Uint8Array(nPieces).fill(1);
   const score = new Float64Array(nPieces);
   {
-    // Initial scores: log relative frequency of each seed piece.
+    // Initial scores as SentencePiece: characters by count, substrings by count x length, normalised.
     let total = 0;
     const f = new Float64Array(nPieces);
     for (let i = 0; i < nPieces; i++) {
-      f[i] = i < nChars ? (charCount.get(pieceStr[i]!) ?? 1) : 1;
+      f[i] = i < nChars ? (charCount.get(pieceStr[i]!) ?? 1) : seedScored[i - nChars]![1];
     }
     for (let i = 0; i < nPieces; i++) total += f[i]!;
     for (let i = 0; i < nPieces; i++) score[i] = Math.log(f[i]!) - Math.log(total);

@@ -128,6 +128,17 @@ test('encodeIdsBatch (word-cached fast path) gives exactly the native ids', asyn
   }
 });
 
+test('wordStarts marks word-initial tokens', async () => {
+  for (const kind of ['wordpiece', 'bpe', 'unigram'] as const) {
+    const t = get(kind);
+    assert.equal(t.wordStarts.length, t.vocabSize);
+    const e = await t.encode('The unbelievably antidisestablishmentarian jury', { addSpecialTokens: false });
+    const starts = e.ids.map((id, i) => (i === 0 ? 1 : t.wordStarts[id]));
+    const words = new Set(e.wordIds);
+    assert.equal(starts.reduce((a, b) => a + b!, 0), words.size, `${kind}: ${e.tokens.join(' ')}`);
+  }
+});
+
 test('the native package loads each tokenizer.json straight from file', () => {
   for (const kind of ['wordpiece', 'bpe', 'unigram'] as const) {
     get(kind);

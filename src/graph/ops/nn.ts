@@ -3,10 +3,10 @@ import { isFloat } from '../dtype.js';
 import { broadcastShapes, dimEq, numel, shapeStr, type Dim } from '../shape.js';
 import type { Attrs, Node, OpDef, Tensor } from '../tensor.js';
 import {
-  add, bitwiseXor, cast, div, equal, exp, greaterOrEqual, mod, mul, not, rsqrt, sub,
+  add, bitwiseXor, cast, div, equal, exp, greaterOrEqual, mod, mul, neg, not, rsqrt, sub, where,
 } from './elementwise.js';
 import { reduceMean, reduceSum } from './reduce.js';
-import { arange, reshape, sumTo, transposeLast2, unsqueeze } from './shape.js';
+import { arange, reshape, scatterElementsAdd, sumTo, transposeLast2, unsqueeze } from './shape.js';
 import { scalar } from './util.js';
 
 // ---- matmul ----
@@ -143,11 +143,13 @@ export const CrossEntropy: OpDef<CeAttrs> = {
     if (!dLoss) return [];
     const [logits, labels] = n.inputs;
     const logProb = n.outputs[1];
-    const c = logits.shape[1];
-    const oneHot = cast(equal(unsqueeze(labels, 1), unsqueeze(arange(logits.graph, c), 0)), logits.dtype);
-    const valid = cast(not(equal(labels, n.attrs.ignoreIndex)), logits.dtype);
-    const weight = unsqueeze(div(valid, reduceSum(valid, 0)), 1);
-    return [mul(mul(sub(exp(logProb), oneHot), weight), dLoss)];
+    // d/dlogits = (softmax - onehot(label)) * valid / count: scale the softmax, then subtract the scale at each
+    // row's label with a scatter, never building the [N, C] one-hot. Ignored rows point at column 0 with weight 0.
+    const isValid = not(equal(labels, n.attrs.ignoreIndex));
+    const valid = cast(isValid, logits.dtype);
+    const weight = unsqueeze(mul(div(valid, reduceSum(valid, 0)), dLoss), 1);
+    const target = unsqueeze(where(isValid, labels, 0), 1);
+    return [scatterElementsAdd(mul(exp(logProb), weight), target, neg(weight), 1)];
   },
 };
 export function crossEntropy(logits: Tensor, labels: Tensor, ignoreIndex = -100): Tensor {

@@ -379,3 +379,25 @@ export function withShape(x: Tensor, shape: Dim[]): Tensor {
   if (shape.length === x.rank && shape.every((d, i) => dimEq(d, x.shape[i]))) return x;
   return x.graph.apply(WithShape, [x], { shape })[0];
 }
+
+// ---- scatter along an axis ----
+/**
+ * data with `updates` added at `indices` along `axis` (ONNX ScatterElements, reduction add). Used by the
+ * cross-entropy gradient to subtract the one-hot target without materialising it. Differentiable in `data` only.
+ */
+export const ScatterElementsAdd: OpDef<AxisAttrs> = {
+  type: 'scatter_elements_add',
+  infer: ([data, idx, upd]) => {
+    if (idx.rank !== data.rank || upd.rank !== data.rank) throw new Error('scatter_elements_add: data, indices and updates must have one rank');
+    return [{ dtype: data.dtype, shape: [...data.shape] }];
+  },
+  lower: (l, n) =>
+    l.add('ScatterElements', n.inputs.map((t) => l.name(t)), [l.name(n.outputs[0])], { axis: ['int', n.attrs.axis], reduction: ['string', 'add'] }),
+  grad: (n, [dy]) => {
+    if (n.inputs[2].requiresGrad) throw new Error('scatter_elements_add: the gradient for updates is not implemented');
+    return [dy, undefined, undefined];
+  },
+};
+export function scatterElementsAdd(data: Tensor, indices: Tensor, updates: Tensor, axis: number): Tensor {
+  return data.graph.apply(ScatterElementsAdd, [data, indices, updates], { axis })[0];
+}

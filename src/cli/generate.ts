@@ -1,0 +1,81 @@
+// `pretrain generate`: sample from a trained decoder through the KV cache, streaming tokens to the terminal.
+import type { Command } from 'commander';
+import { Generator, textStreamer } from '../generate/generate.js';
+import { nodeBackend } from '../runtime/node.js';
+import { syncDecoder } from '../tokenizers/index.js';
+import { loadDecoder } from './load.js';
+
+interface GenerateFlags {
+  model: string;
+  prompt: string;
+  maxNewTokens: string;
+  greedy: boolean;
+  temperature: string;
+  topK: string;
+  topP: string;
+  repetitionPenalty: string;
+  seed?: string;
+  numSamples: string;
+  stop?: string[];
+  json: boolean;
+}
+
+function num(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number >= ${min}, got "${v}"`);
+  return n;
+}
+
+export function registerGenerateCommand(program: Command, fail: (e: unknown) => never): void {
+  program
+    .command('generate')
+    .description('generate text from a trained decoder (KV cache; greedy or sampled)')
+    .requiredOption('--model <dir>', 'checkpoint folder, or a run folder (its newest checkpoint)')
+    .requiredOption('--prompt <text>', 'the text to continue')
+    .option('--max-new-tokens <n>', 'tokens to generate', '50')
+    .option('--greedy', 'always take the most likely token (ignores temperature, top-k, top-p)', false)
+    .option('--temperature <x>', 'divide logits by this before sampling', '1')
+    .option('--top-k <n>', 'sample among the k most likely tokens (0 = off)', '50')
+    .option('--top-p <x>', 'sample from the smallest set with probability >= p (1 = off)', '1')
+    .option('--repetition-penalty <x>', 'penalise tokens already present (1 = off; CTRL uses 1.2)', '1')
+    .option('--seed <n>', 'seed for reproducible sampling (default: random; printed with --json)')
+    .option('--num-samples <n>', 'independent samples of the prompt', '1')
+    .option('--stop <text...>', 'stop a sample when its new text contains this')
+    .option('--json', 'print one JSON object (prompt ids, generated ids, texts) instead of streaming', false)
+    .action(async (f: GenerateFlags) => {
+      try {
+        const m = await loadDecoder(f.model);
+        const decode = syncDecoder(m.tokenizer);
+        const promptIds = (await m.tokenizer.encodeIdsBatch([f.prompt]))[0];
+        if (!promptIds.length) throw new Error('--prompt encodes to no tokens');
+        const numSamples = num('--num-samples', f.numSamples, 1);
+        const gen = await Generator.create(nodeBackend, m.model, m.store, { weights: 'baked', maxPositions: m.maxPositions });
+        const streaming = !f.json && numSamples === 1;
+        if (streaming) process.stdout.write(f.prompt);
+        const r = await gen.generate(promptIds, {
+          maxNewTokens: num('--max-new-tokens', f.maxNewTokens, 1),
+          doSample: !f.greedy,
+          temperature: num('--temperature', f.temperature, 0),
+          topK: num('--top-k', f.topK, 0),
+          topP: num('--top-p', f.topP, 0),
+          repetitionPenalty: num('--repetition-penalty', f.repetitionPenalty, 0),
+          seed: f.seed === undefined ? undefined : num('--seed', f.seed, 0),
+          numSamples,
+          eosTokenId: m.eosTokenId,
+          stopStrings: f.stop,
+          decode,
+          onToken: streaming ? textStreamer(decode, (s) => process.stdout.write(s)) : undefined,
+        });
+        if (streaming) process.stdout.write('\n');
+        const texts = r.sequences.map((s) => decode(s.tokens));
+        if (f.json)
+          console.log(JSON.stringify({
+            prompt: f.prompt, prompt_ids: promptIds, seed: r.seed,
+            samples: r.sequences.map((s, i) => ({ ids: s.tokens, text: texts[i], finish_reason: s.finishReason })),
+          }));
+        else if (!streaming) texts.forEach((t, i) => console.log(`--- sample ${i + 1}\n${f.prompt}${t}`));
+      } catch (e) {
+        fail(e);
+      }
+    });
+}
