@@ -26,9 +26,9 @@ const train = program
 for (const key of CONFIG_KEYS) {
   const f = CONFIG_FIELDS[key];
   const arg = f.kind === 'boolean-or-path' ? '' : f.kind === 'choice' ? ` <${f.choices!.join('|')}>` : ` <${f.kind === 'string' ? 'value' : f.kind}>`;
-  const opt = new Option(`${flagName(key)}${arg}`, f.description);
-  if (f.default !== undefined) opt.default(undefined, String(f.default));
-  train.addOption(opt);
+  // Defaults are filled by resolveConfig (so a config file can set what a flag leaves unset); show them here.
+  const def = f.default === undefined ? '' : ` (default: ${String(f.default)})`;
+  train.addOption(new Option(`${flagName(key)}${arg}`, `${f.description}${def}`));
 }
 train.action(async (flags: Record<string, unknown>) => {
   try {

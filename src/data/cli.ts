@@ -3,15 +3,15 @@
  * (training reads a corpus) and `pretrain data shards|show`.
  */
 import type { Command } from 'commander';
-import { defineTokenizerCommands } from '../tokenizers/cli.js';
+import { defineTokenizerCommands, type Print } from '../tokenizers/cli.js';
 import { loadTokenizer } from '../tokenizers/tokenizer.js';
 import { corpusSentences, readCorpus } from './corpus.js';
 import { buildShards } from './shards.js';
 import { brownDocuments } from './brown.js';
 
 /** Adds `tokenizer train` and `tokenizer encode`, with the corpus reader of src/data. */
-export function registerTokenizerCommands(program: Command): void {
-  defineTokenizerCommands(program, (spec, o) => corpusSentences(spec, { sentencePerLine: o.sentencePerLine }));
+export function registerTokenizerCommands(program: Command, print?: Print): void {
+  defineTokenizerCommands(program, (spec, o) => corpusSentences(spec, { sentencePerLine: o.sentencePerLine }), print);
 }
 
 interface ShardFlags {
@@ -23,7 +23,7 @@ interface ShardFlags {
 }
 
 /** Adds `data shards` (tokenise a corpus once, cached) and `data show` (corpus summary). */
-export function registerDataCommands(program: Command): void {
+export function registerDataCommands(program: Command, print: Print = (t) => void process.stdout.write(t)): void {
   const data = program.command('data').description('corpora and token shards');
   data
     .command('shards')
@@ -39,7 +39,7 @@ export function registerDataCommands(program: Command): void {
       const set = await buildShards(f.corpus, tk, { cacheDir: f.cacheDir, sentencePerLine: f.sentencePerLine, force: f.force });
       const s = (performance.now() - t0) / 1000;
       const m = set.manifest;
-      process.stdout.write(
+      print(
         `${set.dir}\n${m.documentCount} documents, ${m.sentenceCount} sentences, ${m.tokenCount} tokens in ${m.shards.length} shard(s), ` +
           `uint${m.bytesPerToken * 8}; ${s.toFixed(2)} s\n`,
       );
@@ -61,7 +61,7 @@ export function registerDataCommands(program: Command): void {
         chars += d.text.length;
         if (!first) first = d.sentences[0] ?? '';
       }
-      process.stdout.write(`${f.corpus}: ${docs} documents, ${sents} sentences, ${chars} characters\nfirst sentence: ${first}\n`);
+      print(`${f.corpus}: ${docs} documents, ${sents} sentences, ${chars} characters\nfirst sentence: ${first}\n`);
       if (f.corpus.startsWith('brown')) {
         const table = new Map<string, Record<string, number>>();
         for (const d of brownDocuments('all')) {
@@ -69,7 +69,7 @@ export function registerDataCommands(program: Command): void {
           r[d.split] = (r[d.split] ?? 0) + 1;
           table.set(d.genre, r);
         }
-        for (const [g, r] of table) process.stdout.write(`  ${g.padEnd(16)} train ${r['train']}  validation ${r['validation']}  test ${r['test']}\n`);
+        for (const [g, r] of table) print(`  ${g.padEnd(16)} train ${r['train']}  validation ${r['validation']}  test ${r['test']}\n`);
       }
     });
 }

@@ -36,7 +36,11 @@ function int(name: string, v: string, min: number): number {
   return n;
 }
 
-export function defineTokenizerCommands(program: Command, readTexts: CorpusTextReader): void {
+/** Where command output goes; tests pass a collector. */
+export type Print = (text: string) => void;
+const stdout: Print = (t) => void process.stdout.write(t);
+
+export function defineTokenizerCommands(program: Command, readTexts: CorpusTextReader, print: Print = stdout): void {
   const tok = program.command('tokenizer').description('train a tokenizer on a corpus, or look at how one splits text');
 
   tok
@@ -68,7 +72,7 @@ export function defineTokenizerCommands(program: Command, readTexts: CorpusTextR
       const trained = trainer.finish();
       const tk = saveTokenizer(f.out, trained);
       const st = trained.stats;
-      process.stdout.write(
+      print(
         `${kind} tokenizer: ${tk.vocabSize} tokens, from ${st.totalWords} words (${st.uniqueWords} distinct); ` +
           `read ${((t1 - t0) / 1000).toFixed(1)} s, learned ${(st.learnMs / 1000).toFixed(1)} s -> ${f.out}\n` +
           `special ids: ${JSON.stringify(tk.specialIds)}\n`,
@@ -88,10 +92,10 @@ export function defineTokenizerCommands(program: Command, readTexts: CorpusTextR
       const e = await tk.encode(text, { addSpecialTokens: f.specialTokens, ...(f.pair !== undefined ? { pair: f.pair } : {}) });
       const decoded = await tk.decode(e.ids, { skipSpecialTokens: true });
       if (f.json) {
-        process.stdout.write(JSON.stringify({ ids: e.ids, tokens: e.tokens, offsets: e.offsets, typeIds: e.typeIds, decoded }) + '\n');
+        print(JSON.stringify({ ids: e.ids, tokens: e.tokens, offsets: e.offsets, typeIds: e.typeIds, decoded }) + '\n');
         return;
       }
       const lines = e.tokens.map((t, i) => `${String(e.ids[i]).padStart(7)}  ${JSON.stringify(t).padEnd(20)} ${e.offsets[i]![0]}-${e.offsets[i]![1]}${e.typeIds[i] ? '  B' : ''}`);
-      process.stdout.write(`${lines.join('\n')}\n${e.ids.length} tokens | ${e.tokens.join(' ')}\ndecoded: ${decoded}\n`);
+      print(`${lines.join('\n')}\n${e.ids.length} tokens | ${e.tokens.join(' ')}\ndecoded: ${decoded}\n`);
     });
 }

@@ -1,6 +1,7 @@
 // Gradient checking: our gradient rules against central finite differences of the same ONNX forward, in float64.
 import { Graph, gradients, mul, sumAll, toOnnx, type Tensor } from '../../src/graph/index.js';
 import { nodeBackend } from '../../src/runtime/node.js';
+import { mulberry32 } from '../../src/nn/init.js';
 import type { HostTensor } from '../../src/runtime/backend.js';
 
 export interface GradInput {
@@ -9,16 +10,8 @@ export interface GradInput {
   values?: number[];
 }
 
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator the engine uses for initial weights. */
+export const seeded = mulberry32;
 
 /**
  * Builds f over float64 parameters, then compares d(sum(f * r))/d(input) with central differences, where r is a

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brownDocuments } from '../../src/data/brown.js';
@@ -10,8 +10,11 @@ export function brownSlice(docs = 40): string[] {
     .flatMap((d) => d.sentences);
 }
 
+/** A fresh temporary folder, removed when the test process exits. */
 export function tempDir(prefix = 'pretrain-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Text with punctuation, digits, accents, emoji, CJK, whitespace runs and very long words. */

@@ -8,6 +8,7 @@ import { learnMerges } from '../../src/tokenizers/merges.js';
 import { trainTokenizer } from '../../src/tokenizers/train.js';
 import { loadTokenizer, saveTokenizer, tokenizerHash, type Tokenizer } from '../../src/tokenizers/tokenizer.js';
 import type { TokenizerKind } from '../../src/tokenizers/json.js';
+import { syncDecoder } from '../../src/tokenizers/decode.js';
 import { SAMPLE_TEXTS, brownSlice, tempDir } from './helpers.js';
 
 const corpus = brownSlice(40);
@@ -136,6 +137,19 @@ test('wordStarts marks word-initial tokens', async () => {
     const starts = e.ids.map((id, i) => (i === 0 ? 1 : t.wordStarts[id]));
     const words = new Set(e.wordIds);
     assert.equal(starts.reduce((a, b) => a + b!, 0), words.size, `${kind}: ${e.tokens.join(' ')}`);
+  }
+});
+
+test('syncDecoder agrees with the native decoder (exactly for BPE and Unigram, up to spaces for WordPiece)', async () => {
+  for (const kind of ['wordpiece', 'bpe', 'unigram'] as const) {
+    const t = get(kind);
+    const dec = syncDecoder(t);
+    for (const s of [...corpus.slice(0, 100), ...SAMPLE_TEXTS]) {
+      const ids = (await t.encode(s)).ids;
+      const native = await t.decode(ids);
+      if (kind === 'wordpiece') assert.equal(dec(ids).replace(/\s+/g, ''), native.replace(/\s+/g, ''), s);
+      else assert.equal(dec(ids), native, `${kind}: ${s}`);
+    }
   }
 });
 

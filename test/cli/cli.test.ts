@@ -1,0 +1,66 @@
+// The `pretrain` command as a user runs it: help with defaults, clear errors, and a tiny train -> eval ->
+// generate --json round trip.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const isTs = import.meta.url.endsWith('.ts');
+const main = path.join(here, '..', '..', 'src', 'cli', isTs ? 'main.ts' : 'main.js');
+
+function cli(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [...(isTs ? ['--import', 'tsx'] : []), main, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+test('--help lists every train option with its default', () => {
+  const r = cli('train', '--help');
+  assert.equal(r.code, 0);
+  for (const flag of ['--config', '--tokenizer', '--vocab-size', '--layers', '--hidden', '--heads', '--seq-len', '--batch-size', '--grad-accum', '--lr', '--warmup', '--max-steps', '--eval-every', '--save-every', '--seed', '--dropout', '--resume'])
+    assert.match(r.out, new RegExp(flag), flag);
+  assert.match(r.out, /--max-steps <integer>.*\(default: \d+\)/s);
+  for (const cmd of ['generate', 'eval', 'finetune', 'predict']) {
+    const h = cli(cmd, '--help');
+    assert.equal(h.code, 0, cmd);
+    assert.match(h.out, /default/);
+  }
+});
+
+test('bad input gets a clear error naming the option or file', () => {
+  const bad = cli('train', '--layers', 'many', '--out', path.join(os.tmpdir(), 'never'));
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /layers/);
+  const missing = cli('eval', '--model', '/nonexistent/model');
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.err, /--model \/nonexistent\/model: no such folder/);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pretrain-cfg-'));
+  writeFileSync(path.join(dir, 'c.yaml'), 'learning_rate: 0.1\n');
+  const cfg = cli('train', '--config', path.join(dir, 'c.yaml'));
+  assert.notEqual(cfg.code, 0);
+  assert.match(cfg.err, /c\.yaml.*learning_rate.*lr/s);
+});
+
+test('train, then eval and generate --json from the run folder', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pretrain-cli-'));
+  const corpus = path.join(dir, 'c.txt');
+  writeFileSync(corpus, Array.from({ length: 40 }, (_, i) => `Document ${i} says the cat sat on the mat. The dog ran to the red house.`).join('\n\n') + '\n');
+  const out = path.join(dir, 'run');
+  const t = cli('train', '--corpus', corpus, '--out', out, '--vocab-size', '300', '--layers', '1', '--hidden', '32', '--heads', '2',
+    '--seq-len', '16', '--batch-size', '4', '--max-steps', '8', '--eval-every', '4', '--eval-batches', '1');
+  assert.equal(t.code, 0, t.err);
+  const e = cli('eval', '--model', out, '--corpus', corpus, '--seq-len', '16', '--batch-size', '2', '--json');
+  assert.equal(e.code, 0, e.err);
+  const ev = JSON.parse(e.out) as { loss: number; perplexity: number };
+  assert.ok(ev.loss > 0 && Math.abs(ev.perplexity - Math.exp(ev.loss)) < 1e-9);
+  const g = cli('generate', '--model', out, '--prompt', 'The cat', '--max-new-tokens', '5', '--greedy', '--json');
+  assert.equal(g.code, 0, g.err);
+  const gen = JSON.parse(g.out) as { prompt_ids: number[]; samples: { ids: number[]; text: string }[] };
+  assert.ok(gen.prompt_ids.length > 0);
+  assert.equal(gen.samples.length, 1);
+  assert.ok(gen.samples[0].ids.length >= 1 && gen.samples[0].ids.length <= 5);
+  assert.equal(typeof gen.samples[0].text, 'string');
+});
