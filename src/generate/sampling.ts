@@ -1,6 +1,7 @@
 // Next-token choice from a logits vector, with Hugging Face's semantics and
 // order: repetition penalty, then temperature, top-k, top-p. Pure: the random
 // source is passed in. No Node imports.
+import { mulberry32 } from '../nn/init.js';
 
 export interface SamplingOptions {
   /** false: greedy (argmax) after the repetition penalty. Default true. */
@@ -136,14 +137,5 @@ export function sampleNextToken(logits: Float32Array, opts: SamplingOptions, rng
   return sampleIndex(softmax(x), rng);
 }
 
-/** A small seeded generator (mulberry32) for reproducible sampling; returns [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator (mulberry32, shared with weight initialisation) for reproducible sampling; returns [0, 1). */
+export const seededRandom: (seed: number) => () => number = mulberry32;

@@ -28,3 +28,14 @@ export function typedArrayFor(d: DType, n: number): AnyTypedArray {
     case 'bool': return new Uint8Array(n);
   }
 }
+
+/** A one-element array of `dtype` holding `value` (scalar constants). */
+export function scalarArray(value: number, dtype: DType): AnyTypedArray {
+  switch (dtype) {
+    case 'float64': return Float64Array.of(value);
+    case 'float32': return Float32Array.of(value);
+    case 'int64': return BigInt64Array.of(BigInt(value));
+    case 'int32': return Int32Array.of(value);
+    case 'bool': return Uint8Array.of(value ? 1 : 0);
+  }
+}

@@ -3,7 +3,7 @@
 // open to them), it has Gelu (20), LayerNormalization (17), ScatterND with reduction (18), and onnxruntime-web
 // and transformers.js load it. IR 10 is the IR version that introduced opset 21.
 import { AttributeType, ModelProto } from './onnx-proto.js';
-import { onnxDataType, type AnyTypedArray, type DType } from './dtype.js';
+import { onnxDataType, scalarArray, type AnyTypedArray, type DType } from './dtype.js';
 import { dimSymbols, type Dim } from './shape.js';
 import type { Graph, Node, Tensor } from './tensor.js';
 
@@ -124,13 +124,7 @@ export class Lowering {
     let n = this.constCache.get(key);
     if (!n) {
       n = this.tmp('c');
-      const arr =
-        dtype === 'float64' ? Float64Array.of(value)
-        : dtype === 'float32' ? Float32Array.of(value)
-        : dtype === 'int64' ? BigInt64Array.of(BigInt(value))
-        : dtype === 'int32' ? Int32Array.of(value)
-        : Uint8Array.of(value ? 1 : 0);
-      this.initializer(n, dtype, [], arr);
+      this.initializer(n, dtype, [], scalarArray(value, dtype));
       this.constCache.set(key, n);
     }
     return n;

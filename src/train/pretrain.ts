@@ -9,7 +9,7 @@ import { gpt2Config, gpt2ConfigToHf } from '../models/gpt2.js';
 import type { Backend } from '../runtime/backend.js';
 import type { Batch } from '../runtime/step.js';
 import { ParameterStore } from '../runtime/store.js';
-import { saveCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import type { HfConfig } from '../io/hf-config.js';
 import type { JsonValue } from '../io/json.js';
 import type { F32Tensor } from '../io/safetensors.js';
@@ -108,9 +108,16 @@ export async function pretrainCausalLM(cfg: TrainConfig, o: PretrainOptions): Pr
 
   let hf: HfConfig;
   if (cfg.resume) {
-    const last = await import('../io/checkpoint.js').then((m) => m.latestCheckpoint(cfg.out));
+    // The model and the data order come from the checkpoint, whatever the flags say.
+    const last = await latestCheckpoint(cfg.out);
     if (!last) throw new Error(`--resume: no checkpoint-<step> folder in ${cfg.out}`);
-    hf = (await loadCheckpoint(last, { skipOptimizer: true })).config;
+    const ck = await loadCheckpoint(last, { skipOptimizer: true });
+    hf = ck.config;
+    const seed = (ck.trainerState as { seed?: number } | undefined)?.seed;
+    if (seed !== undefined && seed !== cfg.seed) {
+      log(`--resume: continuing with the run's seed ${seed} (not ${cfg.seed})`);
+      cfg = { ...cfg, seed };
+    }
   } else hf = newModelConfig(cfg, tok);
   const info = causalLMFromHf(hf, { dropout: cfg.dropout });
   if (cfg.seqLen > info.maxPositions) throw new Error(`--seq-len ${cfg.seqLen} exceeds the model's ${info.maxPositions} positions`);

@@ -1,5 +1,5 @@
 // Ops that move data without arithmetic: layout, indexing, and constants made at run time.
-import type { DType } from '../dtype.js';
+import { scalarArray, type DType } from '../dtype.js';
 import { dimDiv, dimEq, dimMul, normAxis, numel, shapeStr, type Dim, type Shape } from '../shape.js';
 import type { Attrs, Graph, OpDef, Tensor } from '../tensor.js';
 import { broadcastAxes, scalar } from './util.js';
@@ -288,12 +288,7 @@ export const Fill: OpDef<FillAttrs> = {
   infer: (_x, a) => [{ dtype: a.dtype, shape: [...a.shape] }],
   lower: (l, n) => {
     const { dtype, value } = n.attrs;
-    const arr =
-      dtype === 'float64' ? Float64Array.of(value)
-      : dtype === 'float32' ? Float32Array.of(value)
-      : dtype === 'int64' ? BigInt64Array.of(BigInt(value))
-      : dtype === 'int32' ? Int32Array.of(value)
-      : Uint8Array.of(value);
+    const arr = scalarArray(value, dtype);
     l.add('ConstantOfShape', [l.shape(n.attrs.shape)], [l.name(n.outputs[0])], { value: ['tensor', { dtype, value: arr }] });
   },
 };

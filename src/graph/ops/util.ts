@@ -1,5 +1,5 @@
 // Helpers shared by the op files: lifting numbers to constants, and undoing broadcasting in gradients.
-import type { DType } from '../dtype.js';
+import { scalarArray, type DType } from '../dtype.js';
 import { dimEq, type Shape } from '../shape.js';
 import type { Graph, Tensor } from '../tensor.js';
 
@@ -12,13 +12,7 @@ export function scalar(g: Graph, value: number, dtype: DType): Tensor {
   const key = `${dtype}:${value}`;
   let t = m.get(key);
   if (!t) {
-    const arr =
-      dtype === 'float64' ? Float64Array.of(value)
-      : dtype === 'float32' ? Float32Array.of(value)
-      : dtype === 'int64' ? BigInt64Array.of(BigInt(value))
-      : dtype === 'int32' ? Int32Array.of(value)
-      : Uint8Array.of(value ? 1 : 0);
-    t = g.constant(arr, dtype, []);
+    t = g.constant(scalarArray(value, dtype), dtype, []);
     m.set(key, t);
   }
   return t;
