@@ -1,7 +1,7 @@
 import { nodeBackend } from './src/runtime/node.js';
 import { loadDecoder } from './src/cli/load.js';
 import { brownGenreData, finetuneClassifier, limitPerLabel, type ClassificationData } from './src/train/finetune.js';
-const base = await loadDecoder('/tmp/demo1/pretrain/checkpoint-900');
+const base = await loadDecoder(process.env.CK ?? '/tmp/demo1/pretrain/checkpoint-900');
 const COARSE: Record<string, string> = { news: 'press', editorial: 'press', reviews: 'press', religion: 'general', hobbies: 'general', lore: 'general', belles_lettres: 'general', government: 'learned', learned: 'learned' };
 const coarse = (d: ClassificationData): ClassificationData => {
   const m = (x: { text: string; label: string }) => ({ text: x.text, label: COARSE[x.label] ?? 'fiction' });

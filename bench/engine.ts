@@ -54,6 +54,8 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<Record<stri
     if (process.env.BENCH_VERBOSE) console.log(`  step ${i}: ${times[times.length - 1].toFixed(3)} s`);
   }
   const meanStep = (performance.now() - start) / 1000 / o.steps;
+  // Before the profiling session below, which has an arena of its own.
+  const rss = peakRssMib();
 
   // Time inside ORT kernels, from ORT's profiler on a separately compiled (profiling) session.
   const profStart = Date.now() - 1000;
@@ -89,7 +91,7 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<Record<stri
     mfu_incl_lm_head: (flops + lmHeadFlops) / meanStep / 1e9 / peak,
     share_outside_kernels: kernels ? Math.max(0, 1 - kernels.kernelMs / profMean) : undefined,
     kernel_ms_per_step: kernels?.kernelMs,
-    peak_rss_mib: peakRssMib(),
+    peak_rss_mib: rss,
     loss_first: losses[0],
     loss_last: losses[losses.length - 1],
     threads: availableCores(),

@@ -67,7 +67,8 @@ program
   .option('--hidden <n>', 'hidden size', String(paradigmDefaults.hidden))
   .option('--heads <n>', 'attention heads', String(paradigmDefaults.heads))
   .option('--vocab-size <n>', 'tokenizer vocabulary', String(paradigmDefaults.vocabSize))
-  .option('--per-label <list>', 'comma-separated label budgets (training examples per genre)', paradigmDefaults.perLabel.join(','))
+  .option('--per-label <list>', 'comma-separated label budgets for the 15-genre task (training examples per genre)', paradigmDefaults.perLabel.join(','))
+  .option('--per-label-category <list>', 'comma-separated label budgets for the 4-category task', paradigmDefaults.perLabelCategory.join(','))
   .option('--seed <n>', 'seed', String(paradigmDefaults.seed))
   .option('--resume', 'continue an interrupted pretraining in --out', false)
   .action(async (f: Record<string, string | boolean>) => {
@@ -77,11 +78,15 @@ program
         if (!Number.isInteger(v) || v < 1) throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got "${f[k]}"`);
         return v;
       };
-      const perLabel = String(f.perLabel).split(',').map((x) => Number(x.trim()));
-      if (perLabel.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`--per-label must list positive integers, got "${f.perLabel}"`);
+      const list = (k: string) => {
+        const xs = String(f[k]).split(',').map((x) => Number(x.trim()));
+        if (xs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must list positive integers, got "${f[k]}"`);
+        return xs;
+      };
       await runParadigm({
         ...paradigmDefaults, out: String(f.out), pretrainSteps: n('pretrainSteps'), layers: n('layers'), hidden: n('hidden'),
-        heads: n('heads'), vocabSize: n('vocabSize'), perLabel, seed: Number(f.seed), resume: f.resume === true,
+        heads: n('heads'), vocabSize: n('vocabSize'), perLabel: list('perLabel'), perLabelCategory: list('perLabelCategory'),
+        seed: Number(f.seed), resume: f.resume === true,
       }, nodeBackend);
     } catch (e) {
       fail(e);

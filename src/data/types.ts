@@ -42,6 +42,14 @@ export const BROWN_GENRES = [
 ] as const;
 export type BrownGenre = (typeof BROWN_GENRES)[number];
 
+/** The Brown manual's four broad categories: press (A-C), general prose (D-H), learned (J), fiction (K-R). */
+export const BROWN_CATEGORY: Readonly<Record<BrownGenre, 'press' | 'general' | 'learned' | 'fiction'>> = {
+  news: 'press', editorial: 'press', reviews: 'press',
+  religion: 'general', hobbies: 'general', lore: 'general', belles_lettres: 'general', government: 'general',
+  learned: 'learned',
+  fiction: 'fiction', mystery: 'fiction', science_fiction: 'fiction', adventure: 'fiction', romance: 'fiction', humor: 'fiction',
+};
+
 /** A tokenised document: ids plus sentence boundaries (offsets into `tokens`, first 0, last tokens.length). */
 export interface TokenDocument {
   tokens: Uint32Array;

@@ -12,7 +12,7 @@ import { ParameterStore } from '../runtime/store.js';
 import { saveCheckpoint } from '../io/checkpoint.js';
 import type { HfConfig } from '../io/hf-config.js';
 import type { JsonValue } from '../io/json.js';
-import { brownDocuments, EpochShuffler, readCorpus, type ShufflerState } from '../data/index.js';
+import { BROWN_CATEGORY, brownDocuments, EpochShuffler, readCorpus, type BrownGenre, type ShufflerState } from '../data/index.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 import { accuracy, macroF1 } from './metrics.js';
 import { Trainer } from './trainer.js';
@@ -53,9 +53,10 @@ export function limitPerLabel(xs: Example[], perLabel: number, seed: number): Ex
 
 /**
  * The Brown genre task: each example is a run of `sentences` consecutive sentences of one document, labelled
- * with its genre; training examples come from the training documents, evaluation ones from `evalSplit`.
+ * with its genre (15) or its broad category (press, general prose, learned, fiction); training examples come
+ * from the training documents, evaluation ones from `evalSplit` (at most `maxEvalPerLabel` genre-chunks each).
  */
-export function brownGenreData(opts: { sentences?: number; evalSplit?: 'validation' | 'test'; maxEvalPerLabel?: number; seed?: number } = {}): ClassificationData {
+export function brownGenreData(opts: { sentences?: number; evalSplit?: 'validation' | 'test'; maxEvalPerLabel?: number; seed?: number; labels?: 'genre' | 'category' } = {}): ClassificationData {
   const k = opts.sentences ?? 3;
   const chunks = (split: 'train' | 'validation' | 'test') =>
     brownDocuments(split).flatMap((d) => {
@@ -65,8 +66,10 @@ export function brownGenreData(opts: { sentences?: number; evalSplit?: 'validati
     });
   const train = chunks('train');
   const evalAll = chunks(opts.evalSplit ?? 'validation');
-  const labels = [...new Set(train.map((x) => x.label))].sort();
-  return { labels, train, eval: limitPerLabel(evalAll, opts.maxEvalPerLabel ?? 40, (opts.seed ?? 0) + 1) };
+  const ev = limitPerLabel(evalAll, opts.maxEvalPerLabel ?? 40, (opts.seed ?? 0) + 1);
+  const relabel = (xs: Example[]) => (opts.labels === 'category' ? xs.map((x) => ({ text: x.text, label: BROWN_CATEGORY[x.label as BrownGenre] })) : xs);
+  const labels = [...new Set(relabel(train).map((x) => x.label))].sort();
+  return { labels, train: relabel(train), eval: relabel(ev) };
 }
 
 /** Labelled JSONL ({"text", "label"}); evaluation data from `evalSpec`, or every 10th example held out. */

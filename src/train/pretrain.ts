@@ -16,6 +16,7 @@ import type { F32Tensor } from '../io/safetensors.js';
 import { BlockLoader, buildShards, packBlocks, readCorpus, type BlockLoaderState, type DocumentSource, type TokenDocument } from '../data/index.js';
 import { loadTokenizer, saveTokenizer, trainTokenizerAsync, type Tokenizer } from '../tokenizers/index.js';
 import { clmBatch } from '../objectives/clm.js';
+import { exportDecoderOnnx } from '../generate/decoder-graph.js';
 import { Trainer, type TrainResult } from './trainer.js';
 import type { TrainConfig } from './config.js';
 import { buildLlamaHf } from './llama-config.js';
@@ -150,8 +151,12 @@ export async function pretrainCausalLM(cfg: TrainConfig, o: PretrainOptions): Pr
     },
     evalBatches: () => evalBatches,
     tokensPerMicroBatch: cfg.batchSize * cfg.seqLen,
-    save: (dir, resume) =>
-      saveCheckpoint(dir, { config: info.hf, weights: weightsOf(store), tokenizer: { dir: tokDir }, generationConfig: true, ...resume }),
+    // The final checkpoint also carries onnx/model.onnx (with a KV cache), which transformers.js loads as is.
+    save: (dir, resume, final) =>
+      saveCheckpoint(dir, {
+        config: info.hf, weights: weightsOf(store), tokenizer: { dir: tokDir }, generationConfig: true, ...resume,
+        extraFiles: final ? { 'onnx/model.onnx': exportDecoderOnnx(model, store) } : undefined,
+      }),
   }, {
     outDir: cfg.out, maxSteps: cfg.maxSteps, gradAccum: cfg.gradAccum, lr: cfg.lr, warmup: cfg.warmup, decay: cfg.decay,
     minLrRatio: cfg.minLrRatio, gradClip: cfg.gradClip, evalEvery: cfg.evalEvery, saveEvery: cfg.saveEvery,

@@ -34,8 +34,8 @@ export interface TrainerTask {
   evalBatches?: () => Batch[];
   /** Tokens in one micro-batch (for tokens/s). */
   tokensPerMicroBatch: number;
-  /** Writes a checkpoint folder (config, weights, tokenizer) plus the given resume state. */
-  save(dir: string, resume: { trainerState: JsonValue; optimizer: Map<string, F32Tensor> }): Promise<void>;
+  /** Writes a checkpoint folder (config, weights, tokenizer) plus the given resume state; `final` at the end of training. */
+  save(dir: string, resume: { trainerState: JsonValue; optimizer: Map<string, F32Tensor> }, final: boolean): Promise<void>;
 }
 
 export interface TrainerOptions {
@@ -94,7 +94,7 @@ export class Trainer {
     this.task.train.restore(s.data);
   }
 
-  private async checkpoint(): Promise<string> {
+  private async checkpoint(final = false): Promise<string> {
     const dir = path.join(this.o.outDir, checkpointDirName(this.store.step));
     const optimizer = new Map<string, F32Tensor>();
     for (const [k, v] of this.store.state) {
@@ -108,7 +108,7 @@ export class Trainer {
       data: this.task.train.state(),
       maxSteps: this.o.maxSteps,
     };
-    await this.task.save(dir, { trainerState, optimizer });
+    await this.task.save(dir, { trainerState, optimizer }, final);
     await keepLast(this.o.outDir, this.o.keepLast);
     return dir;
   }
@@ -203,7 +203,7 @@ export class Trainer {
       await plot();
       let finalDir: string | undefined;
       if (stoppedBy === 'done') {
-        finalDir = await this.checkpoint();
+        finalDir = await this.checkpoint(true);
         bar?.log(`finished at step ${this.store.step}; checkpoint ${finalDir}`);
       }
       return { step: this.store.step, losses, lastEval, stoppedBy, finalDir };

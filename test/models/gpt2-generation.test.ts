@@ -3,23 +3,15 @@
 // its cache; the fixture's README says a cache-free loop gives the same tokens and scores to 3e-15.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { Ctx } from '../../src/nn/index.js';
 import { Gpt2LMHeadModel, gpt2Config } from '../../src/models/gpt2.js';
 import { Forward } from '../../src/runtime/step.js';
-import { ParameterStore } from '../../src/runtime/store.js';
+import type { ParameterStore } from '../../src/runtime/store.js';
 import { nodeBackend } from '../../src/runtime/node.js';
-import type { HostTensor } from '../../src/runtime/backend.js';
-import { readSafetensorsF32 } from '../../src/io/files.js';
+import { i64, loadWeights, readConfigJson, readReference } from '../helpers/fixtures.js';
 
-const DIR = 'test/fixtures/hf/gpt2';
-const ref = JSON.parse(readFileSync(`${DIR}/reference.json`, 'utf8')) as {
-  generation: {
-    input_ids: number[][]; attention_mask: number[][]; max_new_tokens: number; new_tokens: number[][];
-    scores: { shape: number[]; data: number[] };
-  };
-};
-const hf = JSON.parse(readFileSync(`${DIR}/config.json`, 'utf8')) as Record<string, number>;
+const ref = readReference('gpt2');
+const hf = readConfigJson('gpt2') as Record<string, number>;
 const config = gpt2Config({
   vocabSize: hf.vocab_size, nEmbd: hf.n_embd, nLayer: hf.n_layer, nHead: hf.n_head, nPositions: hf.n_positions,
   layerNormEpsilon: hf.layer_norm_epsilon, bosTokenId: hf.bos_token_id, eosTokenId: hf.eos_token_id,
@@ -27,20 +19,8 @@ const config = gpt2Config({
 
 async function load(): Promise<{ model: Gpt2LMHeadModel; store: ParameterStore }> {
   const model = new Gpt2LMHeadModel(config);
-  const weights = await readSafetensorsF32(`${DIR}/model.safetensors`);
-  const store = new ParameterStore();
-  for (const p of model.parameters()) {
-    const w = weights.get(p.name);
-    assert.ok(w, `model.safetensors lacks ${p.name}`);
-    assert.deepEqual(w.shape, p.shape, `${p.name}: file holds [${w.shape}], model expects [${p.shape}]`);
-    store.set(p.name, w.shape, w.data);
-  }
-  return { model, store };
+  return { model, store: await loadWeights('gpt2', model) };
 }
-
-const i64 = (rows: number[][]): HostTensor => ({
-  dtype: 'int64', shape: [rows.length, rows[0].length], data: BigInt64Array.from(rows.flat().map(BigInt)),
-});
 
 test('gpt2 fixture: greedy generation without a cache gives the same tokens and scores', async () => {
   const { model, store } = await load();

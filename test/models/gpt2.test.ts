@@ -2,24 +2,16 @@
 // (padded ones included), the loss, named gradients, and the greedy generation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import * as F from '../../src/graph/index.js';
 import { Ctx } from '../../src/nn/index.js';
 import { Gpt2LMHeadModel, gpt2Config } from '../../src/models/gpt2.js';
 import { Forward } from '../../src/runtime/step.js';
-import { ParameterStore } from '../../src/runtime/store.js';
+import type { ParameterStore } from '../../src/runtime/store.js';
 import { nodeBackend } from '../../src/runtime/node.js';
-import { readSafetensorsF32 } from '../../src/io/files.js';
+import { i64, loadWeights, maxAbs, readConfigJson, readReference } from '../helpers/fixtures.js';
 
-const DIR = 'test/fixtures/hf/gpt2';
-interface T { shape: number[]; data: number[] }
-const ref = JSON.parse(readFileSync(`${DIR}/reference.json`, 'utf8')) as {
-  inputs: { input_ids: number[][]; attention_mask: number[][] };
-  outputs: Record<string, T>;
-  loss: { labels: number[][]; value: number; gradients: Record<string, T> };
-  generation: { input_ids: number[][]; new_tokens: number[][]; scores: T };
-};
-const hf = JSON.parse(readFileSync(`${DIR}/config.json`, 'utf8')) as Record<string, number>;
+const ref = readReference('gpt2');
+const hf = readConfigJson('gpt2') as Record<string, number>;
 const config = gpt2Config({
   vocabSize: hf.vocab_size, nEmbd: hf.n_embd, nLayer: hf.n_layer, nHead: hf.n_head, nPositions: hf.n_positions,
   layerNormEpsilon: hf.layer_norm_epsilon, bosTokenId: hf.bos_token_id, eosTokenId: hf.eos_token_id,
@@ -27,22 +19,8 @@ const config = gpt2Config({
 
 async function load(): Promise<{ model: Gpt2LMHeadModel; store: ParameterStore }> {
   const model = new Gpt2LMHeadModel(config);
-  const weights = await readSafetensorsF32(`${DIR}/model.safetensors`);
-  const store = new ParameterStore();
-  for (const p of model.parameters()) {
-    const w = weights.get(p.name);
-    assert.ok(w, `fixture lacks ${p.name}`);
-    store.set(p.name, w.shape, w.data);
-  }
-  return { model, store };
+  return { model, store: await loadWeights('gpt2', model) };
 }
-
-const i64 = (rows: number[][]) => ({ dtype: 'int64' as const, shape: [rows.length, rows[0].length], data: BigInt64Array.from(rows.flat().map(BigInt)) });
-const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
 
 test('gpt2 fixture: logits and last hidden state at every position within 1e-4', async () => {
   const { model, store } = await load();

@@ -4,7 +4,6 @@
 // pad token (the batch pads with 0).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import * as F from '../../src/graph/index.js';
 import { Ctx, initParameters } from '../../src/nn/index.js';
 import { LlamaForCausalLM, llamaConfig, llamaConfigFromHf, llamaConfigToHf, type LlamaConfig } from '../../src/models/llama.js';
@@ -13,44 +12,17 @@ import { Forward } from '../../src/runtime/step.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import { nodeBackend } from '../../src/runtime/node.js';
 import type { HostTensor } from '../../src/runtime/backend.js';
-import { readSafetensorsF32 } from '../../src/io/files.js';
+import { fixtureDir, i64, loadWeights, maxAbs, readConfigJson, readReference } from '../helpers/fixtures.js';
 
-const DIR = 'test/fixtures/hf/llama';
-interface T { shape: number[]; data: number[] }
-const ref = JSON.parse(readFileSync(`${DIR}/reference.json`, 'utf8')) as {
-  inputs: { input_ids: number[][]; attention_mask: number[][] };
-  outputs: Record<string, T>;
-  loss: { labels: number[][]; value: number; gradients: Record<string, T> };
-  generation: { input_ids: number[][]; attention_mask: number[][]; max_new_tokens: number; new_tokens: number[][]; scores: T };
-};
-const hf = parseLlamaConfig(JSON.parse(readFileSync(`${DIR}/config.json`, 'utf8')), `${DIR}/config.json`);
+const ref = readReference('llama');
+const hf = parseLlamaConfig(readConfigJson('llama'), `${fixtureDir('llama')}/config.json`);
 const config: LlamaConfig = llamaConfigFromHf(hf);
 
 /** The model with the fixture's weights; every parameter must be in the file with its shape, and nothing else. */
 async function load(): Promise<{ model: LlamaForCausalLM; store: ParameterStore }> {
   const model = new LlamaForCausalLM(config);
-  const weights = await readSafetensorsF32(`${DIR}/model.safetensors`);
-  const store = new ParameterStore();
-  for (const p of model.parameters()) {
-    const w = weights.get(p.name);
-    assert.ok(w, `model.safetensors lacks ${p.name}`);
-    assert.deepEqual(w.shape, p.shape, `${p.name}: file holds [${w.shape}], model expects [${p.shape}]`);
-    store.set(p.name, w.shape, w.data);
-  }
-  const unused = [...weights.keys()].filter((n) => !store.params.has(n));
-  assert.deepEqual(unused, [], `tensors in the file that the model does not use: ${unused.join(', ')}`);
-  return { model, store };
+  return { model, store: await loadWeights('llama', model, true) };
 }
-
-const i64 = (rows: number[][]): HostTensor => ({
-  dtype: 'int64', shape: [rows.length, rows[0].length], data: BigInt64Array.from(rows.flat().map(BigInt)),
-});
-const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  assert.equal(a.length, b.length, 'lengths differ');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
 
 test('llama fixture: config.json maps to our config and back', () => {
   assert.deepEqual(config, llamaConfig({

@@ -53,7 +53,7 @@ test('a run interrupted after 3 steps and resumed gives the same losses as an un
   assert.match(readFileSync(path.join(dir, 'b', 'loss.svg'), 'utf8'), /^<svg/);
   const ck = readdirSync(path.join(dir, 'b')).filter((f) => f.startsWith('checkpoint-')).sort();
   assert.deepEqual(ck, ['checkpoint-3', 'checkpoint-6'], 'keeps the last 2 checkpoints');
-  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'trainer_state.json'])
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'trainer_state.json', 'onnx/model.onnx'])
     assert.ok(existsSync(path.join(dir, 'b', 'checkpoint-6', f)), f);
 });
 
