@@ -30,7 +30,12 @@ export function runTorchBaseline(args: string[]): { result?: TorchResult; skippe
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return { skipped: `${python} has no torch (apt-get install python3-torch libopenblas0-openmp)` };
-  const r = spawnSync(python, [script, ...args, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  // Some machines set OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE to work around old OpenBLAS bugs; they pin the
+  // baseline to slower kernels, so the baseline runs without them (both together, this command only).
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync(python, [script, ...args, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26, env });
   if (r.status !== 0) return { skipped: `torch_baseline.py failed: ${r.stderr.slice(-500)}` };
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (!line) return { skipped: 'torch_baseline.py printed no JSON' };
@@ -57,19 +62,19 @@ export async function ortMatmulPeakGflops(n = 2048, reps = 5): Promise<number> {
   return (2 * n ** 3) / (best / 1000) / 1e9;
 }
 
-/** Sum of ORT kernel times (ms) per model run from the newest profile file with our prefix. */
-export function kernelMsPerRun(sinceMs: number): { kernelMs: number; runs: number } | undefined {
+/** ORT kernel time (ms) of each model run, in order, from the newest profile file with our prefix. */
+export function kernelMsPerRun(sinceMs: number): number[] {
   const dir = os.tmpdir();
   const files = readdirSync(dir)
     .filter((f) => f.startsWith('pretrain-ort-profile') && f.endsWith('.json'))
     .map((f) => path.join(dir, f))
     .filter((f) => statSync(f).mtimeMs >= sinceMs)
     .sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs);
-  if (!files.length) return undefined;
-  const events = JSON.parse(readFileSync(files[0], 'utf8')) as { cat: string; name: string; dur: number }[];
-  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').length;
-  const kernelUs = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).reduce((s, e) => s + e.dur, 0);
-  return runs ? { kernelMs: kernelUs / 1000 / runs, runs } : undefined;
+  if (!files.length) return [];
+  const events = JSON.parse(readFileSync(files[0], 'utf8')) as { cat: string; name: string; ts: number; dur: number }[];
+  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run');
+  const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+  return runs.map((r) => kernels.filter((k) => k.ts >= r.ts && k.ts <= r.ts + r.dur).reduce((sum, k) => sum + k.dur, 0) / 1000);
 }
 
 export function writeResult(name: string, result: Record<string, unknown>): string {
