@@ -44,6 +44,7 @@ function choice<T extends string>(values: readonly [T, ...T[]], def: T, descript
 const FIELDS: Record<TrainConfigKey, FieldSpec> = {
   arch: choice(['gpt2', 'llama'], 'gpt2', 'model architecture (Hugging Face layout): gpt2 or llama'),
   objective: choice(['clm'], 'clm', 'training objective: clm (causal language modelling)'),
+  blocks: choice(['packed', 'windows'], 'packed', 'training blocks: packed documents joined by EOS, in a shuffled order (HF group_texts), or random windows of the token stream (nanoGPT)'),
   corpus: field('string', z.string().min(1), 'brown', 'training text: "brown" (the bundled Brown Corpus) or a path to text'),
   out: field('string', z.string().min(1), 'runs/clm', 'run folder for checkpoints, log.jsonl and plots'),
   tokenizer: field('string', z.string().min(1), undefined, 'tokenizer.json or a folder holding it; default: train a byte-level BPE on the corpus'),

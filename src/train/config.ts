@@ -4,6 +4,8 @@ import type { Decay } from './schedule.js';
 export interface TrainConfig {
   arch: 'gpt2' | 'llama';
   objective: 'clm';
+  /** How token blocks are made: packed documents (HF group_texts) or random windows (nanoGPT). */
+  blocks: 'packed' | 'windows';
   corpus: string;
   out: string;
   tokenizer?: string;

@@ -13,11 +13,11 @@ import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoi
 import type { HfConfig } from '../io/hf-config.js';
 import type { JsonValue } from '../io/json.js';
 import type { F32Tensor } from '../io/safetensors.js';
-import { BlockLoader, buildShards, packBlocks, readCorpus, type BlockLoaderState, type DocumentSource, type TokenDocument } from '../data/index.js';
+import { BlockLoader, buildShards, packBlocks, readCorpus, Rng, type BlockLoaderState, type DocumentSource, type TokenDocument } from '../data/index.js';
 import { loadTokenizer, saveTokenizer, trainTokenizerAsync, type Tokenizer } from '../tokenizers/index.js';
-import { clmBatch } from '../objectives/clm.js';
+import { clmBatch, randomWindows } from '../objectives/clm.js';
 import { exportDecoderOnnx } from '../generate/decoder-graph.js';
-import { Trainer, type TrainResult } from './trainer.js';
+import { Trainer, type BatchSource, type TrainResult } from './trainer.js';
 import type { TrainConfig } from './config.js';
 import { buildLlamaHf } from './llama-config.js';
 
@@ -91,6 +91,37 @@ export function weightsOf(store: ParameterStore): Map<string, F32Tensor> {
   return new Map(store.names().map((n) => [n, { shape: store.shapes.get(n)!, data: store.get(n) }]));
 }
 
+/** Packed blocks (HF group_texts) from documents in a seeded order per epoch. */
+function packedSource(src: DocumentSource, cfg: TrainConfig, eos: number): BatchSource {
+  const loader = new BlockLoader(src, { blockSize: cfg.seqLen, batchSize: cfg.batchSize, seed: cfg.seed, separatorId: eos });
+  return {
+    next: () => {
+      const b = loader.nextBatch();
+      return clmBatch(Array.from({ length: b.batchSize }, (_, r) => b.inputIds.subarray(r * b.seqLength, (r + 1) * b.seqLength)));
+    },
+    state: () => loader.getState() as unknown as JsonValue,
+    restore: (s) => loader.setState(s as unknown as BlockLoaderState),
+  };
+}
+
+/** Random windows of one token stream (documents joined by EOS), as nanoGPT's get_batch draws them. */
+function windowSource(src: DocumentSource, cfg: TrainConfig, eos: number): BatchSource {
+  const stream = new Uint32Array(src.tokenCount + src.documentCount);
+  let n = 0;
+  for (let i = 0; i < src.documentCount; i++) {
+    const d = src.document(i).tokens;
+    stream.set(d, n);
+    n += d.length;
+    stream[n++] = eos;
+  }
+  const rng = new Rng(cfg.seed);
+  return {
+    next: () => clmBatch(randomWindows(stream.subarray(0, n), cfg.seqLen, cfg.batchSize, () => rng.random())),
+    state: () => rng.getState() as unknown as JsonValue,
+    restore: (s) => rng.setState(s as unknown as number[]),
+  };
+}
+
 export interface PretrainOptions {
   backend: Backend;
   progress?: boolean;
@@ -126,7 +157,7 @@ export async function pretrainCausalLM(cfg: TrainConfig, o: PretrainOptions): Pr
   log(`model ${info.model.modelType}: ${(store.count() / 1e6).toFixed(2)} M parameters`);
 
   const eos = info.eosTokenId;
-  const loader = new BlockLoader(trainSrc, { blockSize: cfg.seqLen, batchSize: cfg.batchSize, seed: cfg.seed, separatorId: eos });
+  const train = cfg.blocks === 'windows' ? windowSource(trainSrc, cfg, eos) : packedSource(trainSrc, cfg, eos);
   const evalBlocks = packBlocks((function* () {
     for (let i = 0; i < evalSrc.documentCount; i++) yield evalSrc.document(i).tokens;
   })(), cfg.seqLen, eos).slice(0, cfg.evalBatches * cfg.batchSize);
@@ -140,15 +171,7 @@ export async function pretrainCausalLM(cfg: TrainConfig, o: PretrainOptions): Pr
   const trainer = new Trainer(o.backend, store, {
     trainLoss: (g) => model.loss(new Ctx(g, true, cfg.dropout), ...inputs(g)),
     evalLoss: (g) => model.loss(new Ctx(g, false), ...inputs(g)),
-    train: {
-      next: () => {
-        const b = loader.nextBatch();
-        const rows = Array.from({ length: b.batchSize }, (_, r) => b.inputIds.subarray(r * b.seqLength, (r + 1) * b.seqLength));
-        return clmBatch(rows);
-      },
-      state: () => loader.getState() as unknown as JsonValue,
-      restore: (s) => loader.setState(s as unknown as BlockLoaderState),
-    },
+    train,
     evalBatches: () => evalBatches,
     tokensPerMicroBatch: cfg.batchSize * cfg.seqLen,
     // The final checkpoint also carries onnx/model.onnx (with a KV cache), which transformers.js loads as is.

@@ -57,6 +57,15 @@ test('a run interrupted after 3 steps and resumed gives the same losses as an un
     assert.ok(existsSync(path.join(dir, 'b', 'checkpoint-6', f)), f);
 });
 
+test('random-window blocks (nanoGPT) resume exactly too', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pretrain-windows-'));
+  const opts = { blocks: 'windows' as const, maxSteps: 4, evalEvery: 0 };
+  const full = await pretrainCausalLM(config(dir, path.join(dir, 'a'), opts), { backend: nodeBackend, progress: false, log: () => {} });
+  const first = await pretrainCausalLM(config(dir, path.join(dir, 'b'), opts), { backend: nodeBackend, progress: false, log: () => {}, stopAfter: 2 });
+  const rest = await pretrainCausalLM(config(dir, path.join(dir, 'b'), { ...opts, resume: true }), { backend: nodeBackend, progress: false, log: () => {} });
+  assert.deepEqual([...first.losses, ...rest.losses], full.losses);
+});
+
 test('a non-finite loss stops training and points at the last good checkpoint', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pretrain-nan-'));
   const store = new ParameterStore();
