@@ -38,6 +38,10 @@ train.action(async (flags: Record<string, unknown>) => {
     const cfg = resolveConfig(file, values);
     const r = await pretrainCausalLM(cfg, { backend: nodeBackend });
     if (r.stoppedBy === 'nonfinite') process.exitCode = 2;
+    if (r.stoppedBy === 'interrupt') {
+      console.log(`interrupted at step ${r.step}; continue with the same command and --resume`);
+      process.exitCode = 130;
+    }
     if (r.lastEval) console.log(`eval loss ${r.lastEval.loss.toFixed(4)}, perplexity ${r.lastEval.perplexity.toFixed(2)}`);
     console.log(`run folder ${cfg.out} (log.jsonl, loss.svg${r.finalDir ? `, ${r.finalDir}` : ''})`);
   } catch (e) {

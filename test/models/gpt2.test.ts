@@ -9,6 +9,13 @@ import { Forward } from '../../src/runtime/step.js';
 import type { ParameterStore } from '../../src/runtime/store.js';
 import { nodeBackend } from '../../src/runtime/node.js';
 import { i64, loadWeights, maxAbs, readConfigJson, readReference } from '../helpers/fixtures.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint.js';
+import { gpt2ConfigToHf } from '../../src/models/gpt2.js';
+import { causalLMFromHf } from '../../src/models/index.js';
+import { weightsOf } from '../../src/train/pretrain.js';
 
 const ref = readReference('gpt2');
 const hf = readConfigJson('gpt2') as Record<string, number>;
@@ -55,4 +62,20 @@ test('gpt2 fixture: loss and named gradients', async () => {
     const d = maxAbs(out[`grad/${n}`].data as Float32Array, r);
     assert.ok(d <= 1e-4 * scale, `${n}: ${d} vs scale ${scale}`);
   }
+});
+
+test('gpt2: a checkpoint we save and reload is bit-identical, and its config rebuilds the same model', async () => {
+  const { model, store } = await load();
+  const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'pretrain-ck-')), 'checkpoint-1');
+  await saveCheckpoint(dir, { config: gpt2ConfigToHf(config), weights: weightsOf(store), generationConfig: true });
+  const ck = await loadCheckpoint(dir);
+  const info = causalLMFromHf(ck.config);
+  assert.deepEqual(info.model.parameters().map((p) => [p.name, p.shape]), model.parameters().map((p) => [p.name, p.shape]));
+  for (const name of store.names()) {
+    const a = new Uint8Array(store.get(name).buffer, store.get(name).byteOffset, store.get(name).byteLength);
+    const w = ck.weights.get(name)!.data;
+    assert.deepEqual(new Uint8Array(w.buffer, w.byteOffset, w.byteLength), a, name);
+  }
+  assert.equal(ck.config.model_type, 'gpt2');
+  assert.equal(JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')).n_embd, config.nEmbd);
 });
