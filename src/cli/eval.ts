@@ -19,7 +19,9 @@ export async function evalCommand(o: { model: string; corpus: string; seqLen: st
   const m = await loadDecoder(o.model);
   if (seqLen > m.maxPositions) throw new Error(`--seq-len ${seqLen} exceeds the model's ${m.maxPositions} positions`);
   const shards = await buildShards(o.corpus, m.tokenizer);
-  const blocks = packBlocks(shards.documents ? (function* () { for (const d of shards.documents()) yield d.tokens; })() : [], seqLen, m.eosTokenId);
+  const blocks = packBlocks((function* () {
+    for (const d of shards.documents()) yield d.tokens;
+  })(), seqLen, m.eosTokenId);
   const fwd = await Forward.compile(nodeBackend, (g) => ({
     loss: m.model.loss(new Ctx(g), g.input('input_ids', 'int64', ['batch', seqLen]), g.input('labels', 'int64', ['batch', seqLen])),
   }), m.store, 'eval');
