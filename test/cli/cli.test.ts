@@ -44,7 +44,7 @@ test('bad input gets a clear error naming the option or file', () => {
   assert.match(cfg.err, /c\.yaml.*learning_rate.*lr/s);
 });
 
-test('train, then eval and generate --json from the run folder', () => {
+test('train, then eval, generate, finetune and predict from the run folder', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pretrain-cli-'));
   const corpus = path.join(dir, 'c.txt');
   writeFileSync(corpus, Array.from({ length: 40 }, (_, i) => `Document ${i} says the cat sat on the mat. The dog ran to the red house.`).join('\n\n') + '\n');
@@ -63,4 +63,22 @@ test('train, then eval and generate --json from the run folder', () => {
   assert.equal(gen.samples.length, 1);
   assert.ok(gen.samples[0].ids.length >= 1 && gen.samples[0].ids.length <= 5);
   assert.equal(typeof gen.samples[0].text, 'string');
+
+  // Fine-tune the pretrained run as a classifier on JSONL, then predict with it.
+  const data = path.join(dir, 'labels.jsonl');
+  writeFileSync(data, Array.from({ length: 40 }, (_, i) => JSON.stringify(i % 2 ? { text: `the cat sat on the mat ${i}`, label: 'cat' } : { text: `the dog ran to the house ${i}`, label: 'dog' })).join('\n') + '\n');
+  const ft = cli('finetune', '--from', out, '--data', data, '--out', path.join(dir, 'clf'), '--max-len', '16', '--batch-size', '8', '--epochs', '2', '--lr', '1e-3', '--json');
+  assert.equal(ft.code, 0, ft.err);
+  const fr = JSON.parse(ft.out) as { accuracy: number; macroF1: number; labels: string[]; evalExamples: number; dir: string };
+  assert.deepEqual(fr.labels, ['cat', 'dog']);
+  assert.equal(fr.evalExamples, 4);
+  assert.ok(fr.accuracy >= 0 && fr.accuracy <= 1);
+  const p = cli('predict', '--model', path.join(dir, 'clf'), '--json', 'the', 'cat', 'sat');
+  assert.equal(p.code, 0, p.err);
+  const pr = JSON.parse(p.out) as { label: string; probabilities: Record<string, number> };
+  assert.ok(['cat', 'dog'].includes(pr.label));
+  assert.ok(Math.abs(pr.probabilities.cat + pr.probabilities.dog - 1) < 1e-5);
+  const notClf = cli('predict', '--model', out, 'text');
+  assert.notEqual(notClf.code, 0);
+  assert.match(notClf.err, /not a fine-tuned classifier/);
 });
