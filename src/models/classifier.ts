@@ -5,6 +5,7 @@ import type { Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
 import { Ctx, Linear, Module } from '../nn/index.js';
 import type { CausalLM } from './index.js';
+import { shiftedLmLoss } from './lm-loss.js';
 
 /** Index of the rightmost position with attention_mask 1 in each row (works with left or right padding). */
 export function lastTokenIndex(attentionMask: Tensor): Tensor {
@@ -42,9 +43,7 @@ export class DecoderClassifier extends Module {
     const { logits, hidden } = this.forward(ctx, inputIds, attentionMask);
     const cls = F.crossEntropy(logits, labels);
     if (!(auxLm > 0)) return cls;
-    const v = this.lm.logits(ctx, F.slice(hidden, 1, 0, -1));
-    const target = F.where(F.equal(attentionMask, 1), inputIds, -100);
-    const lm = F.crossEntropy(F.reshape(v, [-1, v.shape[2]]), F.reshape(F.slice(target, 1, 1), [-1]));
+    const lm = shiftedLmLoss(hidden, F.where(F.equal(attentionMask, 1), inputIds, -100), (h) => this.lm.logits(ctx, h));
     return F.add(cls, F.mul(lm, auxLm));
   }
 }

@@ -3,6 +3,7 @@
 // embedding wte. Weights keep HF's Conv1D layout [in, out] and HF's names (transformer.h.{i}.attn.c_attn, ...).
 import type { Dim, Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
+import { shiftedLmLoss } from './lm-loss.js';
 import { parseGpt2Config, type HfGpt2Config } from '../io/hf-config.js';
 import { Ctx, Embedding, LayerNorm, MLP, Module, MultiHeadAttention, causalMask4d, paddingMask } from '../nn/index.js';
 
@@ -140,15 +141,10 @@ export class Gpt2LMHeadModel extends Module {
     return this.transformer.wte.attend(ctx, hidden);
   }
 
-  /**
-   * Causal-LM loss as HF computes it: logits[:, :-1] predict labels[:, 1:], mean over labels != -100. The last
-   * position is dropped before the lm_head, which gives the same loss without its logits.
-   */
+  /** Causal-LM loss (HF semantics: shifted labels, -100 ignored). */
   loss(ctx: Ctx, inputIds: Tensor, labels: Tensor, attentionMask?: Tensor): Tensor {
     const { hidden } = this.transformer.forward(ctx, { inputIds, attentionMask });
-    const logits = this.logits(ctx, F.slice(hidden, 1, 0, -1));
-    const target = F.slice(labels, 1, 1);
-    return F.crossEntropy(F.reshape(logits, [-1, this.config.vocabSize]), F.reshape(target, [-1]));
+    return shiftedLmLoss(hidden, labels, (h) => this.logits(ctx, h));
   }
 }
 

@@ -6,6 +6,7 @@
 // torch.nn.Linear's [out, in] under HF's names (model.layers.{i}.self_attn.q_proj, ...).
 import type { Dim, Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
+import { shiftedLmLoss } from './lm-loss.js';
 import {
   Ctx, Embedding, Linear, MLP, Module, MultiHeadAttention, RMSNorm, applyRope, causalMask4d, paddingMask, ropeCosSin,
 } from '../nn/index.js';
@@ -168,15 +169,10 @@ export class LlamaForCausalLM extends Module {
     return this.lm_head ? this.lm_head.forward(ctx, hidden) : this.model.embed_tokens.attend(ctx, hidden);
   }
 
-  /**
-   * Causal-LM loss as HF computes it: logits[:, :-1] predict labels[:, 1:], mean over labels != -100. The last
-   * position is dropped before the lm_head, which gives the same loss without its logits.
-   */
+  /** Causal-LM loss (HF semantics: shifted labels, -100 ignored). */
   loss(ctx: Ctx, inputIds: Tensor, labels: Tensor, attentionMask?: Tensor): Tensor {
     const { hidden } = this.model.forward(ctx, { inputIds, attentionMask });
-    const logits = this.logits(ctx, F.slice(hidden, 1, 0, -1));
-    const target = F.slice(labels, 1, 1);
-    return F.crossEntropy(F.reshape(logits, [-1, this.config.vocabSize]), F.reshape(target, [-1]));
+    return shiftedLmLoss(hidden, labels, (h) => this.logits(ctx, h));
   }
 }
 

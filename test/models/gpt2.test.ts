@@ -1,5 +1,5 @@
 // GPT-2 against the Hugging Face fixture (test/fixtures/hf/gpt2): logits and hidden states at every position
-// (padded ones included), the loss, named gradients, and the greedy generation.
+// (padded ones included), the loss, named gradients, a checkpoint round trip, and the greedy generation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as F from '../../src/graph/index.js';
@@ -78,4 +78,37 @@ test('gpt2: a checkpoint we save and reload is bit-identical, and its config reb
   }
   assert.equal(ck.config.model_type, 'gpt2');
   assert.equal(JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')).n_embd, config.nEmbd);
+});
+
+// HF generated with its cache; its README says a cache-free loop gives the same tokens and scores to 3e-15, so
+// here the full forward is re-run on the growing sequence (test/generate/kv-cache.test.ts covers the cache).
+test('gpt2 fixture: greedy generation without a cache gives the same tokens and scores', async () => {
+  const { model, store } = await load();
+  const fwd = await Forward.compile(nodeBackend, (g) => {
+    const ctx = new Ctx(g);
+    const { hidden } = model.transformer.forward(ctx, {
+      inputIds: g.input('input_ids', 'int64', ['batch', 'seq']),
+      attentionMask: g.input('attention_mask', 'int64', ['batch', 'seq']),
+    });
+    return { logits: model.logits(ctx, hidden) };
+  }, store);
+  const gen = ref.generation;
+  const v = config.vocabSize;
+  assert.deepEqual(gen.scores.shape, [gen.max_new_tokens, v]);
+  const ids = [...gen.input_ids[0]];
+  const fresh: number[] = [];
+  let worst = 0;
+  for (let step = 0; step < gen.max_new_tokens; step++) {
+    const out = await fwd.run({ input_ids: i64([ids]), attention_mask: i64([ids.map(() => 1)]) });
+    const last = (out.logits.data as Float32Array).subarray((ids.length - 1) * v, ids.length * v);
+    const want = gen.scores.data.slice(step * v, (step + 1) * v);
+    for (let j = 0; j < v; j++) worst = Math.max(worst, Math.abs(last[j] - want[j]));
+    let best = 0;
+    for (let j = 1; j < v; j++) if (last[j] > last[best]) best = j;
+    fresh.push(best);
+    ids.push(best);
+  }
+  console.log(`gpt2: generation max |scores - ref| ${worst.toExponential(2)}`);
+  assert.deepEqual(fresh, gen.new_tokens[0]);
+  assert.ok(worst <= 1e-4, `scores differ by ${worst}`);
 });
