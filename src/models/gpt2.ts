@@ -17,7 +17,7 @@ export interface Gpt2Config {
   nInner?: number;
   layerNormEpsilon: number;
   initializerRange: number;
-  /** Dropout on embeddings, residual branches and attention probabilities (HF's embd/resid/attn_pdrop). */
+  /** Dropout on embeddings, residual branches and attention probabilities (HF's embd/resid/attn_pdrop), in training. */
   dropout: number;
   bosTokenId: number;
   eosTokenId: number;
@@ -48,7 +48,7 @@ class Gpt2Block extends Module {
     this.ln_1 = this.child(new LayerNorm(`${prefix}.ln_1`, c.nEmbd, c.layerNormEpsilon));
     this.attn = this.child(
       new MultiHeadAttention(`${prefix}.attn`, {
-        hidden: c.nEmbd, heads: c.nHead, layout: 'in_out', names: { qkv: 'c_attn', out: 'c_proj' }, std, outStd,
+        hidden: c.nEmbd, heads: c.nHead, layout: 'in_out', names: { qkv: 'c_attn', out: 'c_proj' }, std, outStd, attnDropout: true,
       }),
     );
     this.ln_2 = this.child(new LayerNorm(`${prefix}.ln_2`, c.nEmbd, c.layerNormEpsilon));

@@ -37,13 +37,20 @@ export function causalMask4d(g: Graph, tq: Tensor['shape'][number], tk: Tensor['
 export const MASKED = -3.4028234663852886e38;
 
 /**
- * softmax(q k^T * scale + bias, masked) v over [B, heads, T, d] tensors. `mask` is true where attention is
+ * softmax(q k^T * scale + bias, masked) v over [B, heads, T, d] tensors, with optional dropout on the probabilities. `mask` is true where attention is
  * allowed and broadcasts against the scores [B, heads, Tq, Tk].
  */
-export function attention(q: Tensor, k: Tensor, v: Tensor, opts: { scale?: number; mask?: Tensor; bias?: Tensor } = {}): Tensor {
+export function attention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: { scale?: number; mask?: Tensor; bias?: Tensor; dropProbs?: (p: Tensor) => Tensor } = {},
+): Tensor {
   let scores = F.matmul(q, F.transposeLast2(k));
   if (opts.scale !== undefined && opts.scale !== 1) scores = F.mul(scores, opts.scale);
   if (opts.bias) scores = F.add(scores, opts.bias);
   if (opts.mask) scores = F.where(opts.mask, scores, MASKED);
-  return F.matmul(F.softmax(scores, -1), v);
+  let probs = F.softmax(scores, -1);
+  if (opts.dropProbs) probs = opts.dropProbs(probs);
+  return F.matmul(probs, v);
 }

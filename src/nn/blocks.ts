@@ -19,6 +19,8 @@ export interface MultiHeadAttentionOptions {
   scale?: number;
   std?: number;
   outStd?: number;
+  /** Dropout on the attention probabilities in training (GPT-2's attn_pdrop), at the Ctx's rate. */
+  attnDropout?: boolean;
 }
 
 export interface AttentionCall {
@@ -89,7 +91,8 @@ export class MultiHeadAttention extends Module {
     }
     const rep = this.heads / this.kvHeads;
     const scale = this.opts.scale ?? 1 / Math.sqrt(this.headDim);
-    let y = attention(q, repeatKv(k, rep), repeatKv(v, rep), { scale, mask: call.mask, bias: call.bias });
+    const dropProbs = this.opts.attnDropout ? (p: Tensor) => ctx.dropout(p) : undefined;
+    let y = attention(q, repeatKv(k, rep), repeatKv(v, rep), { scale, mask: call.mask, bias: call.bias, dropProbs });
     y = mergeHeads(y);
     return { out: this.out.forward(ctx, y), key: k, value: v };
   }
