@@ -160,8 +160,10 @@ export function classifierFor(info: CausalLMInfo, numLabels: number): DecoderCla
 }
 
 export async function finetuneClassifier(o: FinetuneOptions): Promise<FinetuneResult> {
-  const { data, maxLen, batchSize } = o;
-  if (data.train.length < batchSize) throw new Error(`only ${data.train.length} training examples for a batch of ${batchSize}`);
+  const { data, maxLen } = o;
+  if (data.train.length === 0) throw new Error('no training examples');
+  // Fewer examples than a batch (a tiny label budget): one batch holds them all.
+  const batchSize = Math.min(o.batchSize, data.train.length);
   const info = causalLMFromHf(o.base.hf, { dropout: o.dropout });
   const clf = classifierFor(info, data.labels.length);
   const store = new ParameterStore();
