@@ -44,7 +44,7 @@ export const paradigmDefaults: ParadigmOptions = {
 export interface ParadigmReport {
   pretrain: { steps: number; evalLoss?: number; perplexity?: number; seconds: number; checkpoint: string };
   samples: { prompt: string; text: string }[];
-  finetune: { task: 'genre' | 'category'; classes: number; perLabel: number; trainExamples: number; evalExamples: number; pretrained: Omit<FinetuneResult, 'losses'>; scratch: Omit<FinetuneResult, 'losses'> }[];
+  finetune: { task: 'genre' | 'category'; classes: number; majority: number; perLabel: number; trainExamples: number; evalExamples: number; pretrained: Omit<FinetuneResult, 'losses'>; scratch: Omit<FinetuneResult, 'losses'> }[];
   seconds: number;
 }
 
@@ -98,7 +98,9 @@ export async function runParadigm(o: ParadigmOptions, backend: Backend, log: (s:
         curves.push({ file: `finetune-${task}-${perLabel}.svg`, label: name, points: r.losses.map((v, i) => ({ step: i + 1, value: v })) });
         log(`  ${task.padEnd(8)} (${data.labels.length} classes), ${String(perLabel).padStart(3)} per label, ${name.padEnd(10)}: accuracy ${pct(r.accuracy)}, macro-F1 ${pct(r.macroF1)} (${r.trainExamples} examples, ${r.steps} steps)`);
       }
-      finetune.push({ task, classes: data.labels.length, perLabel, trainExamples: runs.pretrained.trainExamples, evalExamples: runs.pretrained.evalExamples, pretrained: strip(runs.pretrained), scratch: strip(runs.scratch) });
+      const counts = data.labels.map((l) => data.eval.filter((x) => x.label === l).length);
+      const majority = Math.max(...counts) / data.eval.length;
+      finetune.push({ task, classes: data.labels.length, majority, perLabel, trainExamples: runs.pretrained.trainExamples, evalExamples: runs.pretrained.evalExamples, pretrained: strip(runs.pretrained), scratch: strip(runs.scratch) });
     }
   }
 
@@ -109,9 +111,9 @@ export async function runParadigm(o: ParadigmOptions, backend: Backend, log: (s:
     seconds: (performance.now() - t0) / 1000,
   };
   const table = [
-    '| labels | examples per label | training examples | pretrained: accuracy | scratch: accuracy | pretrained: macro-F1 | scratch: macro-F1 |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
-    ...finetune.map((f) => `| ${f.classes} ${f.task === 'genre' ? 'genres' : 'categories'} | ${f.perLabel} | ${f.trainExamples} | ${pct(f.pretrained.accuracy)} | ${pct(f.scratch.accuracy)} | ${pct(f.pretrained.macroF1)} | ${pct(f.scratch.macroF1)} |`),
+    '| labels | examples per label | training examples | pretrained: accuracy | scratch: accuracy | majority class | pretrained: macro-F1 | scratch: macro-F1 |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...finetune.map((f) => `| ${f.classes} ${f.task === 'genre' ? 'genres' : 'categories'} | ${f.perLabel} | ${f.trainExamples} | ${pct(f.pretrained.accuracy)} | ${pct(f.scratch.accuracy)} | ${pct(f.majority)} | ${pct(f.pretrained.macroF1)} | ${pct(f.scratch.macroF1)} |`),
   ].join('\n');
   log(`\n== 4. pretrained vs from scratch (${finetune[0]?.evalExamples ?? 0} held-out chunks of Brown validation documents)\n${table}`);
   await writeFile(path.join(o.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
