@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import { nodeBackend } from '../runtime/node.js';
 import { registerDataCommands, registerTokenizerCommands } from '../data/cli.js';
 import { CONFIG_FIELDS, CONFIG_KEYS, flagName, loadConfig, resolveConfig } from './config.js';
-import { pretrainCausalLM } from '../train/pretrain.js';
+import { pretrainCausalLM, TRAIN_CONFIG_FILE } from '../train/pretrain.js';
+import path from 'node:path';
 import { evalCommand } from './eval.js';
 import { registerFinetuneCommands } from './finetune.js';
 import { registerGenerateCommand } from './generate.js';
@@ -35,7 +36,12 @@ train.action(async (flags: Record<string, unknown>) => {
     const { config, ...rest } = flags;
     const file = typeof config === 'string' ? await loadConfig(config) : undefined;
     const values = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-    const cfg = resolveConfig(file, values);
+    // A resumed run starts from the settings it was started with (train_config.json in its folder); a config
+    // file and flags given now override them (e.g. a larger --max-steps to train longer).
+    const out = String(values.out ?? file?.values.out ?? CONFIG_FIELDS.out.default);
+    const saved = values.resume ? await loadConfig(path.join(out, TRAIN_CONFIG_FILE)).catch(() => undefined) : undefined;
+    const base = saved || file ? { source: file?.source ?? saved!.source, values: { ...saved?.values, ...file?.values } } : undefined;
+    const cfg = resolveConfig(base, values);
     const r = await pretrainCausalLM(cfg, { backend: nodeBackend });
     if (r.stoppedBy === 'nonfinite') process.exitCode = 2;
     if (r.stoppedBy === 'interrupt') {

@@ -1,6 +1,8 @@
 // Causal-LM pretraining from a TrainConfig: tokenizer (given, or trained on the corpus), token shards, a decoder
 // built from a Hugging Face config, packed blocks, and the shared Trainer. The CLI's `pretrain train` calls this.
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/files.js';
 import path from 'node:path';
 import type { Graph } from '../graph/index.js';
 import { Ctx, initParameters } from '../nn/index.js';
@@ -129,8 +131,13 @@ export interface PretrainOptions {
   stopAfter?: number;
 }
 
+/** The resolved settings of a run, kept in its folder so that `--resume` continues with them. */
+export const TRAIN_CONFIG_FILE = 'train_config.json';
+
 export async function pretrainCausalLM(cfg: TrainConfig, o: PretrainOptions): Promise<TrainResult & { info: CausalLMInfo; tokenizer: Tokenizer }> {
   const log = o.log ?? ((s: string) => console.error(s));
+  await mkdir(cfg.out, { recursive: true });
+  await writeFileAtomic(path.join(cfg.out, TRAIN_CONFIG_FILE), `${JSON.stringify({ ...cfg, resume: false }, null, 2)}\n`);
   const tok = await prepareTokenizer(cfg, log);
   const splits = corpusSplits(cfg.corpus);
   let trainSrc: DocumentSource = await buildShards(splits.train, tok);

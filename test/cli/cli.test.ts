@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,4 +81,22 @@ test('train, then eval, generate, finetune and predict from the run folder', () 
   const notClf = cli('predict', '--model', out, 'text');
   assert.notEqual(notClf.code, 0);
   assert.match(notClf.err, /not a fine-tuned classifier/);
+});
+
+test('--resume continues with the settings the run was started with', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pretrain-cli-resume-'));
+  const corpus = path.join(dir, 'c.txt');
+  writeFileSync(corpus, Array.from({ length: 40 }, (_, i) => `Story ${i}: the cat sat on the mat and the dog ran home.`).join('\n\n') + '\n');
+  const args = ['--corpus', corpus, '--vocab-size', '300', '--layers', '1', '--hidden', '32', '--heads', '2', '--seq-len', '16',
+    '--batch-size', '4', '--max-steps', '6', '--save-every', '3', '--eval-every', '0', '--dropout', '0.1', '--seed', '4'];
+  const full = path.join(dir, 'full');
+  assert.equal(cli('train', '--out', full, ...args).code, 0);
+  const part = path.join(dir, 'part');
+  assert.equal(cli('train', '--out', part, ...args).code, 0);
+  rmSync(path.join(part, 'checkpoint-6'), { recursive: true });
+  // Only the folder and --resume: sizes, seed, schedule and data order come from the run.
+  const r = cli('train', '--out', part, '--resume');
+  assert.equal(r.code, 0, r.err);
+  const losses = (d: string) => readFileSync(path.join(d, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number });
+  assert.deepEqual(losses(part).map((x) => [x.step, x.loss]), losses(full).map((x) => [x.step, x.loss]));
 });
