@@ -47,11 +47,18 @@ export function availableCores(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
+/**
+ * The execution provider: 'cpu' unless PRETRAIN_EXECUTION_PROVIDER names another that this onnxruntime-node build
+ * has (e.g. 'cuda' after installing the CUDA build; see the README). ORT falls back to the CPU for ops the provider
+ * lacks.
+ */
+const provider = process.env.PRETRAIN_EXECUTION_PROVIDER ?? 'cpu';
+
 export const nodeBackend: Backend = {
-  name: 'onnxruntime-node (cpu)',
+  name: `onnxruntime-node (${provider})`,
   async createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
     const s = await ort.InferenceSession.create(model, {
-      executionProviders: ['cpu'],
+      executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
       intraOpNumThreads: availableCores(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
