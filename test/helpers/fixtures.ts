@@ -6,6 +6,10 @@ import { readSafetensorsF32 } from '../../src/io/files.js';
 import type { ParamSpec } from '../../src/nn/index.js';
 import type { HostTensor } from '../../src/runtime/backend.js';
 import { ParameterStore } from '../../src/runtime/store.js';
+import { Forward } from '../../src/runtime/step.js';
+import { nodeBackend } from '../../src/runtime/node.js';
+import { Ctx } from '../../src/nn/index.js';
+import type { CausalLM } from '../../src/models/index.js';
 
 export interface RefTensor {
   shape: number[];
@@ -58,4 +62,36 @@ export function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** A forward graph over [batch, seq] input_ids and attention_mask returning the logits and the final hidden state. */
+export function logitsForward(model: CausalLM, store: ParameterStore): Promise<Forward> {
+  return Forward.compile(nodeBackend, (g) => {
+    const ctx = new Ctx(g);
+    const { hidden } = model.forward(ctx, {
+      inputIds: g.input('input_ids', 'int64', ['batch', 'seq']),
+      attentionMask: g.input('attention_mask', 'int64', ['batch', 'seq']),
+    });
+    return { logits: model.logits(ctx, hidden), hidden };
+  }, store);
+}
+
+/**
+ * Greedy generation without a cache (the full forward re-run on the growing sequence), checked step by step
+ * against the fixture's scores: returns the new tokens and the largest score difference.
+ */
+export async function greedyWithoutCache(fwd: Forward, gen: Reference['generation'], vocab: number): Promise<{ tokens: number[]; worst: number }> {
+  const ids = [...gen.input_ids[0]];
+  const tokens: number[] = [];
+  let worst = 0;
+  for (let step = 0; step < gen.max_new_tokens; step++) {
+    const out = await fwd.run({ input_ids: i64([ids]), attention_mask: i64([ids.map(() => 1)]) }, ['logits']);
+    const last = (out.logits.data as Float32Array).subarray((ids.length - 1) * vocab, ids.length * vocab);
+    worst = Math.max(worst, maxAbs(last, gen.scores.data.slice(step * vocab, (step + 1) * vocab)));
+    let best = 0;
+    for (let j = 1; j < vocab; j++) if (last[j] > last[best]) best = j;
+    tokens.push(best);
+    ids.push(best);
+  }
+  return { tokens, worst };
 }

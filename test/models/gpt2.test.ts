@@ -8,7 +8,7 @@ import { Gpt2LMHeadModel, gpt2Config } from '../../src/models/gpt2.js';
 import { Forward } from '../../src/runtime/step.js';
 import type { ParameterStore } from '../../src/runtime/store.js';
 import { nodeBackend } from '../../src/runtime/node.js';
-import { i64, loadWeights, maxAbs, readConfigJson, readReference } from '../helpers/fixtures.js';
+import { greedyWithoutCache, i64, loadWeights, logitsForward, maxAbs, readConfigJson, readReference } from '../helpers/fixtures.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,14 +31,7 @@ async function load(): Promise<{ model: Gpt2LMHeadModel; store: ParameterStore }
 
 test('gpt2 fixture: logits and last hidden state at every position within 1e-4', async () => {
   const { model, store } = await load();
-  const fwd = await Forward.compile(nodeBackend, (g) => {
-    const ctx = new Ctx(g);
-    const { hidden } = model.transformer.forward(ctx, {
-      inputIds: g.input('input_ids', 'int64', ['batch', 'seq']),
-      attentionMask: g.input('attention_mask', 'int64', ['batch', 'seq']),
-    });
-    return { logits: model.logits(ctx, hidden), hidden };
-  }, store);
+  const fwd = await logitsForward(model, store);
   const out = await fwd.run({ input_ids: i64(ref.inputs.input_ids), attention_mask: i64(ref.inputs.attention_mask) });
   assert.ok(maxAbs(out.logits.data as Float32Array, ref.outputs.logits.data) < 1e-4, `logits ${maxAbs(out.logits.data as Float32Array, ref.outputs.logits.data)}`);
   assert.ok(maxAbs(out.hidden.data as Float32Array, ref.outputs.last_hidden_state.data) < 1e-4);
@@ -84,30 +77,11 @@ test('gpt2: a checkpoint we save and reload is bit-identical, and its config reb
 // here the full forward is re-run on the growing sequence (test/generate/kv-cache.test.ts covers the cache).
 test('gpt2 fixture: greedy generation without a cache gives the same tokens and scores', async () => {
   const { model, store } = await load();
-  const fwd = await Forward.compile(nodeBackend, (g) => {
-    const ctx = new Ctx(g);
-    const { hidden } = model.transformer.forward(ctx, {
-      inputIds: g.input('input_ids', 'int64', ['batch', 'seq']),
-      attentionMask: g.input('attention_mask', 'int64', ['batch', 'seq']),
-    });
-    return { logits: model.logits(ctx, hidden) };
-  }, store);
+  const fwd = await logitsForward(model, store);
   const gen = ref.generation;
   const v = config.vocabSize;
   assert.deepEqual(gen.scores.shape, [gen.max_new_tokens, v]);
-  const ids = [...gen.input_ids[0]];
-  const fresh: number[] = [];
-  let worst = 0;
-  for (let step = 0; step < gen.max_new_tokens; step++) {
-    const out = await fwd.run({ input_ids: i64([ids]), attention_mask: i64([ids.map(() => 1)]) });
-    const last = (out.logits.data as Float32Array).subarray((ids.length - 1) * v, ids.length * v);
-    const want = gen.scores.data.slice(step * v, (step + 1) * v);
-    for (let j = 0; j < v; j++) worst = Math.max(worst, Math.abs(last[j] - want[j]));
-    let best = 0;
-    for (let j = 1; j < v; j++) if (last[j] > last[best]) best = j;
-    fresh.push(best);
-    ids.push(best);
-  }
+  const { tokens: fresh, worst } = await greedyWithoutCache(fwd, gen, v);
   console.log(`gpt2: generation max |scores - ref| ${worst.toExponential(2)}`);
   assert.deepEqual(fresh, gen.new_tokens[0]);
   assert.ok(worst <= 1e-4, `scores differ by ${worst}`);

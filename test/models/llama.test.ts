@@ -12,7 +12,7 @@ import { Forward } from '../../src/runtime/step.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import { nodeBackend } from '../../src/runtime/node.js';
 import type { HostTensor } from '../../src/runtime/backend.js';
-import { fixtureDir, i64, loadWeights, maxAbs, readConfigJson, readReference } from '../helpers/fixtures.js';
+import { fixtureDir, greedyWithoutCache, i64, loadWeights, logitsForward, maxAbs, readConfigJson, readReference } from '../helpers/fixtures.js';
 
 const ref = readReference('llama');
 const hf = parseLlamaConfig(readConfigJson('llama'), `${fixtureDir('llama')}/config.json`);
@@ -43,14 +43,7 @@ test('llama fixture: parameter names, shapes and count match the checkpoint', as
 
 test('llama fixture: logits and last hidden state at every position within 1e-4', async () => {
   const { model, store } = await load();
-  const fwd = await Forward.compile(nodeBackend, (g) => {
-    const ctx = new Ctx(g);
-    const { hidden } = model.model.forward(ctx, {
-      inputIds: g.input('input_ids', 'int64', ['batch', 'seq']),
-      attentionMask: g.input('attention_mask', 'int64', ['batch', 'seq']),
-    });
-    return { logits: model.logits(ctx, hidden), hidden };
-  }, store);
+  const fwd = await logitsForward(model, store);
   const out = await fwd.run({ input_ids: i64(ref.inputs.input_ids), attention_mask: i64(ref.inputs.attention_mask) });
   assert.deepEqual(out.logits.shape, ref.outputs.logits.shape);
   const dl = maxAbs(out.logits.data as Float32Array, ref.outputs.logits.data);
@@ -84,29 +77,10 @@ test('llama fixture: loss and named gradients', async () => {
 
 test('llama fixture: greedy generation without a cache gives the same tokens and scores', async () => {
   const { model, store } = await load();
-  const fwd = await Forward.compile(nodeBackend, (g) => {
-    const ctx = new Ctx(g);
-    const { hidden } = model.model.forward(ctx, {
-      inputIds: g.input('input_ids', 'int64', ['batch', 'seq']),
-      attentionMask: g.input('attention_mask', 'int64', ['batch', 'seq']),
-    });
-    return { logits: model.logits(ctx, hidden) };
-  }, store);
+  const fwd = await logitsForward(model, store);
   const gen = ref.generation;
   const v = config.vocabSize;
-  const ids = [...gen.input_ids[0]];
-  const fresh: number[] = [];
-  let worst = 0;
-  for (let step = 0; step < gen.max_new_tokens; step++) {
-    const out = await fwd.run({ input_ids: i64([ids]), attention_mask: i64([ids.map(() => 1)]) });
-    const logits = out.logits.data as Float32Array;
-    const last = logits.subarray((ids.length - 1) * v, ids.length * v);
-    worst = Math.max(worst, maxAbs(last, gen.scores.data.slice(step * v, (step + 1) * v)));
-    let best = 0;
-    for (let j = 1; j < v; j++) if (last[j] > last[best]) best = j;
-    fresh.push(best);
-    ids.push(best);
-  }
+  const { tokens: fresh, worst } = await greedyWithoutCache(fwd, gen, v);
   console.log(`llama: generation max |scores - ref| ${worst.toExponential(2)}`);
   assert.deepEqual(fresh, gen.new_tokens[0]);
   assert.ok(worst <= 1e-4, `scores differ by ${worst}`);
