@@ -5,17 +5,12 @@ import { clmBatch } from '../objectives/clm.js';
 import { Forward } from '../runtime/step.js';
 import { nodeBackend } from '../runtime/node.js';
 import { loadDecoder } from './load.js';
-
-function positiveInt(name: string, v: string, allowZero = false): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new Error(`${name} must be an integer >= ${allowZero ? 0 : 1}, got "${v}"`);
-  return n;
-}
+import { intArg } from './args.js';
 
 export async function evalCommand(o: { model: string; corpus: string; seqLen: string; batchSize: string; maxBatches: string; json: boolean }): Promise<void> {
-  const seqLen = positiveInt('--seq-len', o.seqLen);
-  const batchSize = positiveInt('--batch-size', o.batchSize);
-  const maxBatches = positiveInt('--max-batches', o.maxBatches, true);
+  const seqLen = intArg('--seq-len', o.seqLen);
+  const batchSize = intArg('--batch-size', o.batchSize);
+  const maxBatches = intArg('--max-batches', o.maxBatches, 0);
   const m = await loadDecoder(o.model);
   if (seqLen > m.maxPositions) throw new Error(`--seq-len ${seqLen} exceeds the model's ${m.maxPositions} positions`);
   const shards = await buildShards(o.corpus, m.tokenizer);

@@ -9,13 +9,8 @@ import { loadCheckpoint } from '../io/checkpoint.js';
 import { causalLMFromHf } from '../models/index.js';
 import { loadTokenizer } from '../tokenizers/index.js';
 import { brownGenreData, classifierFor, finetuneClassifier, jsonlData, limitPerLabel } from '../train/finetune.js';
+import { intArg, numberArg } from './args.js';
 import { loadDecoder, resolveModelDir } from './load.js';
-
-function num(name: string, v: string, min = 0): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number >= ${min}, got "${v}"`);
-  return n;
-}
 
 interface FinetuneFlags {
   from: string;
@@ -64,15 +59,15 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
       try {
         if (f.task !== 'classify') throw new Error(`--task ${f.task}: only "classify" is available for decoders`);
         const base = await loadDecoder(f.from);
-        const seed = num('--seed', f.seed);
+        const seed = intArg('--seed', f.seed, 0);
         const data = f.data === 'brown-genre' ? brownGenreData({ seed }) : await jsonlData(f.data, f.eval);
-        data.train = limitPerLabel(data.train, num('--per-label', f.perLabel), seed);
+        data.train = limitPerLabel(data.train, intArg('--per-label', f.perLabel, 0), seed);
         const r = await finetuneClassifier({
           backend: nodeBackend, base: { hf: base.hf, store: base.store, tokenizer: base.tokenizer, tokenizerDir: base.dir },
-          scratch: f.scratch, data, out: f.out, maxLen: num('--max-len', f.maxLen, 2), batchSize: num('--batch-size', f.batchSize, 1),
-          epochs: num('--epochs', f.epochs), lr: num('--lr', f.lr), warmupFraction: num('--warmup', f.warmup),
-          weightDecay: num('--weight-decay', f.weightDecay), gradClip: num('--grad-clip', f.gradClip), auxLm: num('--aux-lm', f.auxLm),
-          dropout: num('--dropout', f.dropout), seed,
+          scratch: f.scratch, data, out: f.out, maxLen: intArg('--max-len', f.maxLen, 2), batchSize: intArg('--batch-size', f.batchSize, 1),
+          epochs: numberArg('--epochs', f.epochs), lr: numberArg('--lr', f.lr), warmupFraction: numberArg('--warmup', f.warmup),
+          weightDecay: numberArg('--weight-decay', f.weightDecay), gradClip: numberArg('--grad-clip', f.gradClip), auxLm: numberArg('--aux-lm', f.auxLm),
+          dropout: numberArg('--dropout', f.dropout), seed,
         });
         const { losses, ...summary } = r;
         void losses;

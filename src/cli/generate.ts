@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Generator, textStreamer } from '../generate/generate.js';
 import { nodeBackend } from '../runtime/node.js';
 import { syncDecoder } from '../tokenizers/index.js';
+import { intArg, numberArg } from './args.js';
 import { loadDecoder } from './load.js';
 
 interface GenerateFlags {
@@ -18,12 +19,6 @@ interface GenerateFlags {
   numSamples: string;
   stop?: string[];
   json: boolean;
-}
-
-function num(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number >= ${min}, got "${v}"`);
-  return n;
 }
 
 export function registerGenerateCommand(program: Command, fail: (e: unknown) => never): void {
@@ -48,18 +43,18 @@ export function registerGenerateCommand(program: Command, fail: (e: unknown) => 
         const decode = syncDecoder(m.tokenizer);
         const promptIds = (await m.tokenizer.encodeIdsBatch([f.prompt]))[0];
         if (!promptIds.length) throw new Error('--prompt encodes to no tokens');
-        const numSamples = num('--num-samples', f.numSamples, 1);
+        const numSamples = intArg('--num-samples', f.numSamples, 1);
         const gen = await Generator.create(nodeBackend, m.model, m.store, { weights: 'baked', maxPositions: m.maxPositions });
         const streaming = !f.json && numSamples === 1;
         if (streaming) process.stdout.write(f.prompt);
         const r = await gen.generate(promptIds, {
-          maxNewTokens: num('--max-new-tokens', f.maxNewTokens, 1),
+          maxNewTokens: intArg('--max-new-tokens', f.maxNewTokens, 1),
           doSample: !f.greedy,
-          temperature: num('--temperature', f.temperature, 0),
-          topK: num('--top-k', f.topK, 0),
-          topP: num('--top-p', f.topP, 0),
-          repetitionPenalty: num('--repetition-penalty', f.repetitionPenalty, 0),
-          seed: f.seed === undefined ? undefined : num('--seed', f.seed, 0),
+          temperature: numberArg('--temperature', f.temperature, 0),
+          topK: intArg('--top-k', f.topK, 0),
+          topP: numberArg('--top-p', f.topP, 0),
+          repetitionPenalty: numberArg('--repetition-penalty', f.repetitionPenalty, 0),
+          seed: f.seed === undefined ? undefined : intArg('--seed', f.seed, 0),
           numSamples,
           eosTokenId: m.eosTokenId,
           stopStrings: f.stop,

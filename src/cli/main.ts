@@ -7,6 +7,7 @@ import { CONFIG_FIELDS, CONFIG_KEYS, flagName, loadConfig, resolveConfig } from 
 import { pretrainCausalLM, TRAIN_CONFIG_FILE } from '../train/pretrain.js';
 import path from 'node:path';
 import { evalCommand } from './eval.js';
+import { intArg } from './args.js';
 import { registerFinetuneCommands } from './finetune.js';
 import { registerGenerateCommand } from './generate.js';
 import { paradigmDefaults, runParadigm } from '../experiments/paradigm.js';
@@ -83,11 +84,7 @@ program
   .option('--resume', 'continue an interrupted pretraining in --out', false)
   .action(async (f: Record<string, string | boolean>) => {
     try {
-      const n = (k: string) => {
-        const v = Number(f[k]);
-        if (!Number.isInteger(v) || v < 1) throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got "${f[k]}"`);
-        return v;
-      };
+      const n = (k: string) => intArg(flagName(k), String(f[k]));
       const list = (k: string) => {
         const xs = String(f[k]).split(',').map((x) => Number(x.trim()));
         if (xs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must list positive integers, got "${f[k]}"`);
