@@ -39,15 +39,9 @@ export function registerGenerateCommand(program: Command, fail: (e: unknown) => 
     .option('--json', 'print one JSON object (prompt ids, generated ids, texts) instead of streaming', false)
     .action(async (f: GenerateFlags) => {
       try {
-        const m = await loadDecoder(f.model);
-        const decode = syncDecoder(m.tokenizer);
-        const promptIds = (await m.tokenizer.encodeIdsBatch([f.prompt]))[0];
-        if (!promptIds.length) throw new Error('--prompt encodes to no tokens');
+        // Flags first, so a bad value fails before anything is loaded or printed.
         const numSamples = intArg('--num-samples', f.numSamples, 1);
-        const gen = await Generator.create(nodeBackend, m.model, m.store, { weights: 'baked', maxPositions: m.maxPositions });
-        const streaming = !f.json && numSamples === 1;
-        if (streaming) process.stdout.write(f.prompt);
-        const r = await gen.generate(promptIds, {
+        const sampling = {
           maxNewTokens: intArg('--max-new-tokens', f.maxNewTokens, 1),
           doSample: !f.greedy,
           temperature: numberArg('--temperature', f.temperature, 0),
@@ -56,8 +50,18 @@ export function registerGenerateCommand(program: Command, fail: (e: unknown) => 
           repetitionPenalty: numberArg('--repetition-penalty', f.repetitionPenalty, 0),
           seed: f.seed === undefined ? undefined : intArg('--seed', f.seed, 0),
           numSamples,
-          eosTokenId: m.eosTokenId,
           stopStrings: f.stop,
+        };
+        const m = await loadDecoder(f.model);
+        const decode = syncDecoder(m.tokenizer);
+        const promptIds = (await m.tokenizer.encodeIdsBatch([f.prompt]))[0];
+        if (!promptIds.length) throw new Error('--prompt encodes to no tokens');
+        const gen = await Generator.create(nodeBackend, m.model, m.store, { weights: 'baked', maxPositions: m.maxPositions });
+        const streaming = !f.json && numSamples === 1;
+        if (streaming) process.stdout.write(f.prompt);
+        const r = await gen.generate(promptIds, {
+          ...sampling,
+          eosTokenId: m.eosTokenId,
           decode,
           onToken: streaming ? textStreamer(decode, (s) => process.stdout.write(s)) : undefined,
         });
