@@ -113,10 +113,13 @@ export class Trainer {
     return dir;
   }
 
+  private evalGraph?: Forward;
+
   async evaluate(): Promise<{ loss: number; perplexity: number } | undefined> {
     const batches = this.task.evalBatches?.();
     if (!batches?.length) return undefined;
-    const fwd = await Forward.compile(this.backend, (g) => ({ loss: this.task.evalLoss(g) }), this.store, 'eval');
+    this.evalGraph ??= await Forward.compile(this.backend, (g) => ({ loss: this.task.evalLoss(g) }), this.store, 'eval');
+    const fwd = this.evalGraph;
     let sum = 0;
     for (const b of batches) sum += Number((await fwd.run(b)).loss.data[0]);
     const loss = sum / batches.length;
