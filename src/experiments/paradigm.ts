@@ -34,6 +34,8 @@ export interface ParadigmOptions {
   finetuneLr: number;
   seed: number;
   resume: boolean;
+  /** Progress bars (off in tests). */
+  progress?: boolean;
 }
 
 export const paradigmDefaults: ParadigmOptions = {
@@ -59,7 +61,7 @@ export async function runParadigm(o: ParadigmOptions, backend: Backend, log: (s:
     evalEvery: Math.max(1, Math.round(o.pretrainSteps / 6)), evalBatches: 8, saveEvery: Math.max(1, Math.round(o.pretrainSteps / 3)), keepLast: 2,
     seed: o.seed, dropout: 0, resume: o.resume && existsSync(path.join(o.out, 'pretrain')),
   });
-  const pre = await pretrainCausalLM(cfg, { backend, log });
+  const pre = await pretrainCausalLM(cfg, { backend, log, progress: o.progress });
   if (pre.stoppedBy !== 'done' || !pre.finalDir) throw new Error(`pretraining stopped (${pre.stoppedBy}); rerun with --resume to continue`);
   const pretrainSeconds = (performance.now() - t0) / 1000;
 
@@ -92,7 +94,8 @@ export async function runParadigm(o: ParadigmOptions, backend: Backend, log: (s:
         const r = await finetuneClassifier({
           backend, base: { hf: pre.info.hf, store, tokenizer: pre.tokenizer, tokenizerDir: pre.finalDir }, scratch, data,
           out: path.join(o.out, `finetune-${task}-${perLabel}-${name}`), maxLen: 64, batchSize: 16, epochs: o.finetuneEpochs,
-          lr: o.finetuneLr, warmupFraction: 0.1, weightDecay: 0.01, gradClip: 1, auxLm: 0, dropout: 0.1, seed: o.seed, progress: false,
+          lr: o.finetuneLr, warmupFraction: 0.1, weightDecay: 0.01, gradClip: 1, auxLm: 0, dropout: 0.1, seed: o.seed,
+          progress: o.progress, label: `${task} ${perLabel}/label ${name}`,
         });
         runs[name] = r;
         curves.push({ file: `finetune-${task}-${perLabel}.svg`, label: name, points: r.losses.map((v, i) => ({ step: i + 1, value: v })) });

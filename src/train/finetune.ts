@@ -111,6 +111,8 @@ export interface FinetuneOptions {
   dropout: number;
   seed: number;
   progress?: boolean;
+  /** Progress-bar label. */
+  label?: string;
 }
 
 export interface FinetuneResult {
@@ -203,7 +205,7 @@ export async function finetuneClassifier(o: FinetuneOptions): Promise<FinetuneRe
   }, {
     outDir: o.out, maxSteps: steps, gradAccum: 1, lr: o.lr, warmup: Math.round(o.warmupFraction * steps), decay: 'linear',
     minLrRatio: 0, gradClip: o.gradClip, evalEvery: 0, saveEvery: 0, keepLast: 1, seed: o.seed, resume: false,
-    progress: o.progress, optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
+    progress: o.progress, label: o.label ?? 'fine-tune', optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
   });
   const r = await trainer.run();
 

@@ -55,6 +55,8 @@ export interface TrainerOptions {
   resume: boolean;
   /** Progress output; false silences the bar (tests). */
   progress?: boolean;
+  /** What the progress bar calls this run (default "train"). */
+  label?: string;
   /** Stop (and save) after this many steps of this run: lets tests interrupt a run. */
   stopAfter?: number;
 }
@@ -147,7 +149,7 @@ export class Trainer {
       writeFile(path.join(o.outDir, 'loss.svg'), lossCurveSvg(lossPointsFromRecords(records), { title: `training loss (${path.basename(o.outDir)})` }));
 
     const step = await TrainStep.compile(this.backend, (g) => this.task.trainLoss(g), this.store, { optimizer: o.optimizer, gradClip: o.gradClip });
-    const bar = o.progress === false ? undefined : new ProgressBar({ total: o.maxSteps, startStep: this.store.step, label: 'train' });
+    const bar = o.progress === false ? undefined : new ProgressBar({ total: o.maxSteps, startStep: this.store.step, label: o.label ?? 'train' });
     let interrupted = false;
     const onSigint = () => {
       if (interrupted) process.exit(130);

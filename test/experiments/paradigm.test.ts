@@ -12,7 +12,7 @@ test('the main job runs end to end and writes its report', async () => {
   const lines: string[] = [];
   const report = await runParadigm({
     ...paradigmDefaults, out, pretrainSteps: 6, layers: 1, hidden: 32, heads: 2, seqLen: 32, batchSize: 4, vocabSize: 300,
-    perLabel: [1], perLabelCategory: [2], finetuneEpochs: 1,
+    perLabel: [1], perLabelCategory: [2], finetuneEpochs: 1, progress: false,
   }, nodeBackend, (s) => lines.push(s));
   assert.equal(report.pretrain.steps, 6);
   assert.equal(report.samples.length, 3);
