@@ -6,7 +6,6 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { issueText } from '../io/zod-format.js';
-import type { Decay } from '../train/schedule.js';
 
 export type { TrainConfig } from '../train/config.js';
 import type { TrainConfig } from '../train/config.js';
@@ -62,7 +61,7 @@ const FIELDS: Record<TrainConfigKey, FieldSpec> = {
   warmup: field('integer', nonNegInt, undefined, 'linear warmup steps (default: 5% of maxSteps)'),
   maxSteps: field('integer', posInt, 2000, 'optimizer steps in total'),
   decay: choice(['cosine', 'linear', 'constant'], 'cosine', 'learning-rate decay after warmup: cosine, linear or constant'),
-  weightDecay: field('number', z.number().min(0), 0.1, 'AdamW decoupled weight decay (not applied to biases and norms)'),
+  weightDecay: field('number', z.number().min(0), 0.1, 'AdamW decoupled weight decay (not applied to biases, norms and embeddings)'),
   beta1: field('number', z.number().min(0).lt(1), 0.9, 'AdamW beta1'),
   beta2: field('number', z.number().min(0).lt(1), 0.95, 'AdamW beta2'),
   eps: field('number', z.number().positive(), 1e-8, 'AdamW epsilon'),

@@ -23,7 +23,7 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): 
 
   const parts = new Map<number, Tensor[]>();
   const contribute = (t: Tensor, d: Tensor) => {
-    if (!dimEq(d.shape.length, t.shape.length) || d.shape.some((s, i) => !dimEq(s, t.shape[i])))
+    if (d.rank !== t.rank || d.shape.some((s, i) => !dimEq(s, t.shape[i])))
       throw new Error(`autodiff: gradient of shape ${shapeStr(d.shape)} for a tensor of shape ${shapeStr(t.shape)}`);
     const list = parts.get(t.id);
     if (list) list.push(d);

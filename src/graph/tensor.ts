@@ -1,7 +1,7 @@
 // Symbolic tensors and the graph that records the ops applied to them. Building a graph never touches data:
 // a Tensor is a dtype, a shape and the node that produces it.
 import type { AnyTypedArray, DType } from './dtype.js';
-import type { Dim, Shape } from './shape.js';
+import type { Dim } from './shape.js';
 import type { Lowering } from './lower.js';
 
 export type AttrValue = number | string | boolean | readonly number[] | readonly Dim[];

@@ -11,7 +11,6 @@ import { parseLlamaConfig } from '../../src/io/hf-config.js';
 import { Forward } from '../../src/runtime/step.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import { nodeBackend } from '../../src/runtime/node.js';
-import type { HostTensor } from '../../src/runtime/backend.js';
 import { fixtureDir, greedyWithoutCache, i64, loadWeights, logitsForward, maxAbs, readConfigJson, readReference } from '../helpers/fixtures.js';
 
 const ref = readReference('llama');
