@@ -90,6 +90,7 @@ export interface TrainStepOptions {
 export class TrainStep {
   private accumulate?: Session;
   private apply?: Session;
+  private zeroSums?: Record<string, HostTensor>;
   private constructor(
     private readonly backend: Backend,
     private readonly build: LossBuilder,
@@ -135,8 +136,10 @@ export class TrainStep {
       this.store.microStep++;
     } else {
       await this.compileAccumulation();
-      let acc: Record<string, HostTensor> = {};
-      for (const n of this.paramNames) acc[`acc/${n}`] = { dtype: 'float32', shape: this.store.shapes.get(n)!, data: new Float32Array(this.store.get(n).length) };
+      // ORT never writes its inputs, so one set of zero sums serves every step.
+      let acc: Record<string, HostTensor> = (this.zeroSums ??= Object.fromEntries(
+        this.paramNames.map((n) => [`acc/${n}`, { dtype: 'float32' as const, shape: this.store.shapes.get(n)!, data: new Float32Array(this.store.get(n).length) }]),
+      ));
       loss = 0;
       for (const b of micro) {
         const r = await this.accumulate!.run(feedsFor(this.accumulate!, this.store, { ...b, ...acc }));

@@ -10,6 +10,7 @@ import { Forward } from '../../src/runtime/step.js';
 import { nodeBackend } from '../../src/runtime/node.js';
 import { Ctx } from '../../src/nn/index.js';
 import type { CausalLM } from '../../src/models/index.js';
+import { gradients } from '../../src/graph/index.js';
 
 export interface RefTensor {
   shape: number[];
@@ -94,4 +95,17 @@ export async function greedyWithoutCache(fwd: Forward, gen: Reference['generatio
     ids.push(best);
   }
   return { tokens, worst };
+}
+
+/** The model's loss on the fixture batch and its gradients for the parameters the fixture names. */
+export async function lossAndGradients(model: CausalLM, store: ParameterStore, ref: Reference): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
+  const names = Object.keys(ref.loss.gradients);
+  const fwd = await Forward.compile(nodeBackend, (g) => {
+    const ctx = new Ctx(g);
+    const loss = model.loss(ctx, g.input('input_ids', 'int64', [2, 16]), g.input('labels', 'int64', [2, 16]), g.input('attention_mask', 'int64', [2, 16]));
+    const grads = gradients(loss, names.map((n) => g.params.get(n)!));
+    return Object.fromEntries([['loss', loss], ...names.map((n, i) => [`grad/${n}`, grads[i]])]);
+  }, store);
+  const out = await fwd.run({ input_ids: i64(ref.inputs.input_ids), labels: i64(ref.loss.labels), attention_mask: i64(ref.inputs.attention_mask) });
+  return { loss: (out.loss.data as Float32Array)[0], grads: Object.fromEntries(names.map((n) => [n, out[`grad/${n}`].data as Float32Array])) };
 }

@@ -4,14 +4,13 @@
 // pad token (the batch pads with 0).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as F from '../../src/graph/index.js';
 import { Ctx, initParameters } from '../../src/nn/index.js';
 import { LlamaForCausalLM, llamaConfig, llamaConfigFromHf, llamaConfigToHf, type LlamaConfig } from '../../src/models/llama.js';
 import { parseLlamaConfig } from '../../src/io/hf-config.js';
 import { Forward } from '../../src/runtime/step.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import { nodeBackend } from '../../src/runtime/node.js';
-import { fixtureDir, greedyWithoutCache, i64, loadWeights, logitsForward, maxAbs, readConfigJson, readReference } from '../helpers/fixtures.js';
+import { fixtureDir, greedyWithoutCache, i64, loadWeights, logitsForward, lossAndGradients, maxAbs, readConfigJson, readReference } from '../helpers/fixtures.js';
 
 const ref = readReference('llama');
 const hf = parseLlamaConfig(readConfigJson('llama'), `${fixtureDir('llama')}/config.json`);
@@ -55,20 +54,13 @@ test('llama fixture: logits and last hidden state at every position within 1e-4'
 test('llama fixture: loss and named gradients', async () => {
   const { model, store } = await load();
   const names = Object.keys(ref.loss.gradients);
-  const fwd = await Forward.compile(nodeBackend, (g) => {
-    const ctx = new Ctx(g);
-    const loss = model.loss(ctx, g.input('input_ids', 'int64', [2, 16]), g.input('labels', 'int64', [2, 16]), g.input('attention_mask', 'int64', [2, 16]));
-    const grads = F.gradients(loss, names.map((n) => g.params.get(n)!));
-    return Object.fromEntries([['loss', loss], ...names.map((n, i) => [`grad/${n}`, grads[i]])]);
-  }, store);
-  const out = await fwd.run({ input_ids: i64(ref.inputs.input_ids), labels: i64(ref.loss.labels), attention_mask: i64(ref.inputs.attention_mask) });
-  const loss = (out.loss.data as Float32Array)[0];
+  const { loss, grads } = await lossAndGradients(model, store, ref);
   console.log(`llama: loss ${loss} vs ${ref.loss.value} (diff ${Math.abs(loss - ref.loss.value).toExponential(2)})`);
   assert.ok(Math.abs(loss - ref.loss.value) <= 1e-5 * Math.max(1, Math.abs(ref.loss.value)), `loss ${loss} vs ${ref.loss.value}`);
   for (const n of names) {
     const r = ref.loss.gradients[n].data;
     const scale = Math.max(...r.map(Math.abs));
-    const d = maxAbs(out[`grad/${n}`].data as Float32Array, r);
+    const d = maxAbs(grads[n], r);
     console.log(`llama: grad ${n}: max diff ${d.toExponential(2)} = ${(d / scale).toExponential(2)} of max |ref|`);
     assert.ok(d <= 1e-4 * scale, `${n}: ${d} vs scale ${scale}`);
   }
