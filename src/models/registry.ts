@@ -1,0 +1,112 @@
+// The model plug-in shape. A model file (or folder) registers its Hugging Face model_type with `registerModel`:
+// config conversion both ways, a constructor for a new model of a given size, the pretraining objectives it can
+// train and the heads it offers. The pretraining pipeline, the CLI, `eval` and `finetune` look models up here and
+// know none by name. `src/models/index.ts` imports every model file.
+import type { Tensor } from '../graph/index.js';
+import type { HfConfig } from '../io/hf-config.js';
+import type { Ctx, ParamSpec } from '../nn/index.js';
+import type { HeadName } from '../objectives/objective.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import * as F from '../graph/index.js';
+
+export type ModelFamily = 'encoder' | 'decoder' | 'encoder-decoder';
+
+/** The size of a new model; each model maps it onto its own config fields. */
+export interface ModelSize {
+  layers: number;
+  hidden: number;
+  heads: number;
+  /** Key/value heads (grouped-query attention); models without GQA reject it. */
+  kvHeads?: number;
+  /** Feed-forward width; each model has its default (4 x hidden for BERT and GPT-2). */
+  intermediate?: number;
+  /** Position embeddings (learned-position models). */
+  positions: number;
+  dropout: number;
+}
+
+/**
+ * A head's loss and the statistics `eval` sums over batches, each a float32 scalar:
+ * `<head>/loss_sum` (cross-entropy summed over predicted items), `<head>/count` (items predicted) and
+ * `<head>/correct` (items whose argmax is the label). Mean loss = loss_sum / count, accuracy = correct / count.
+ */
+export interface HeadOutputs {
+  /** The training loss: the sum of each head's mean loss (SBO weighted). */
+  loss: Tensor;
+  stats: Record<string, Tensor>;
+}
+
+/** What the pretraining pipeline needs of any model. */
+export interface PretrainingModel {
+  readonly modelType: string;
+  parameters(): ParamSpec[];
+  /** The losses of `heads` on a batch whose graph inputs are `inputs` (named as the objective declares them). */
+  pretrainingLoss(ctx: Ctx, inputs: Readonly<Record<string, Tensor>>, heads: readonly HeadName[]): HeadOutputs;
+}
+
+export interface ModelEntry {
+  /** Hugging Face model_type, also the --arch value. */
+  readonly modelType: string;
+  readonly family: ModelFamily;
+  /** Pretraining objectives this model can train; the first is the default. */
+  readonly objectives: readonly string[];
+  /** The tokenizer a new run trains for it: WordPiece for BERT, byte-level BPE for RoBERTa and GPT-2, ... */
+  readonly tokenizer: 'wordpiece' | 'bpe' | 'unigram';
+  /** The config.json of a new model of this size for this tokenizer. */
+  newConfig(size: ModelSize, tok: Tokenizer): HfConfig;
+  /** The model a config describes; `dropout` overrides the config's rates (training). */
+  build(hf: HfConfig, opts?: { dropout?: number }): PretrainingModel;
+  /** The HF class name written into config.json's `architectures` for a model pretrained with these heads. */
+  architecture(heads: readonly HeadName[]): string;
+}
+
+const registry = new Map<string, ModelEntry>();
+
+/** Called once at the bottom of each model file. */
+export function registerModel(m: ModelEntry): ModelEntry {
+  if (registry.has(m.modelType)) throw new Error(`model_type "${m.modelType}" is registered twice`);
+  registry.set(m.modelType, m);
+  return m;
+}
+
+export function modelTypes(): string[] {
+  return [...registry.keys()];
+}
+
+export function getModel(modelType: string): ModelEntry {
+  const m = registry.get(modelType);
+  if (!m) throw new Error(`model_type "${modelType}" is not supported (supported: ${modelTypes().join(', ')})`);
+  return m;
+}
+
+/** Fails with one line naming the valid objectives when `objective` does not suit `modelType`. */
+export function checkPairing(modelType: string, objective: string): void {
+  const m = getModel(modelType);
+  if (!m.objectives.includes(objective))
+    throw new Error(`--arch ${modelType} cannot train --objective ${objective}; valid objectives for ${modelType}: ${m.objectives.join(', ')}`);
+}
+
+/**
+ * A classification-style head's mean cross-entropy and statistics: logits [N, C] against labels [N] (-100 =
+ * ignored). Every head uses this, so `eval` reads the same three statistics from each.
+ */
+export function headLoss(head: string, logits: Tensor, labels: Tensor): { loss: Tensor; stats: Record<string, Tensor> } {
+  const [, c] = logits.shape;
+  const loss = F.crossEntropy(logits, labels);
+  const valid = F.cast(F.not(F.equal(labels, -100)), 'float32');
+  const count = F.sumAll(valid);
+  // logit of the label >= every logit: the argmax (ties count as correct, which float logits make negligible).
+  const safe = F.where(F.equal(labels, -100), 0, labels);
+  const rows = F.arange(logits.graph, logits.shape[0]);
+  const flatIdx = F.add(F.mul(rows, F.dimValue(logits.graph, c, 'int64')), safe);
+  const picked = F.gather(F.reshape(logits, [-1]), flatIdx, 0);
+  const hit = F.cast(F.greaterOrEqual(picked, F.reduceMax(logits, 1)), 'float32');
+  return {
+    loss,
+    stats: {
+      [`${head}/loss_sum`]: F.mul(loss, count),
+      [`${head}/count`]: count,
+      [`${head}/correct`]: F.sumAll(F.mul(hit, valid)),
+    },
+  };
+}
