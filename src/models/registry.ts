@@ -54,8 +54,12 @@ export interface ModelEntry {
   readonly tokenizer: 'wordpiece' | 'bpe' | 'unigram';
   /** The config.json of a new model of this size for this tokenizer. */
   newConfig(size: ModelSize, tok: Tokenizer): HfConfig;
-  /** The model a config describes; `dropout` overrides the config's rates (training). */
-  build(hf: HfConfig, opts?: { dropout?: number }): PretrainingModel;
+  /**
+   * The model a config describes; `dropout` overrides the config's rates (training). Head parameters exist only
+   * for the heads asked for (default: the heads of the model's default objective), so a checkpoint saved without
+   * SpanBERT's SBO head loads without it.
+   */
+  build(hf: HfConfig, opts?: { dropout?: number; heads?: readonly HeadName[] }): PretrainingModel;
   /** The HF class name written into config.json's `architectures` for a model pretrained with these heads. */
   architecture(heads: readonly HeadName[]): string;
 }
