@@ -1,24 +1,30 @@
 // The training configuration: one table of fields (schema, default, one-line
 // description) drives validation, defaults and --help. Values come from a
-// YAML/JSON file and from command-line flags; flags win.
+// YAML/JSON file and from command-line flags; flags win. Flags are flat
+// (--layers, --mask-prob); a file may also group them in `model:` and
+// `objective:` sections, and may spell a key seq-len, seq_len or seqLen.
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { issueText } from '../io/zod-format.js';
 
-export type { TrainConfig } from '../train/config.js';
-import type { TrainConfig } from '../train/config.js';
+import '../models/index.js';
+import '../objectives/index.js';
+import { checkPairing, getModel, modelTypes } from '../models/registry.js';
+import { MODEL_KEYS, OBJECTIVE_KEYS, sectioned, flattened, type FlatTrainConfig, type TrainConfig } from '../train/config.js';
 
-export type TrainConfigKey = keyof TrainConfig;
+export type { TrainConfig } from '../train/config.js';
+
+export type TrainConfigKey = keyof FlatTrainConfig;
 
 /** How a field is shown in --help and how a flag's string value is converted. */
-export type FieldKind = 'integer' | 'number' | 'string' | 'choice' | 'boolean-or-path';
+export type FieldKind = 'integer' | 'number' | 'string' | 'choice' | 'boolean' | 'boolean-or-path';
 
 export interface FieldInfo {
   kind: FieldKind;
   /** undefined: optional, no default (the description says what happens). */
-  default: TrainConfig[TrainConfigKey] | undefined;
+  default: FlatTrainConfig[TrainConfigKey] | undefined;
   description: string;
   choices?: readonly string[];
 }
@@ -40,10 +46,26 @@ function choice<T extends string>(values: readonly [T, ...T[]], def: T, descript
 
 // Defaults: a small model that trains in well under an hour on a 2-core CPU,
 // with nanoGPT/HF-style optimisation settings.
+// The architectures and objectives are the registered ones (src/models, src/objectives); which objective suits
+// which architecture is checked in resolveConfig.
+const registered = (what: string, names: () => string[]) =>
+  z.string().refine((v) => names().includes(v), { error: () => `expected one of ${names().join(', ')}` });
+
 const FIELDS: Record<TrainConfigKey, FieldSpec> = {
-  arch: choice(['gpt2', 'llama'], 'gpt2', 'model architecture (Hugging Face layout): gpt2 or llama'),
-  objective: choice(['clm'], 'clm', 'training objective: clm (causal language modelling)'),
-  blocks: choice(['packed', 'windows'], 'packed', 'training blocks: packed documents joined by EOS, in a shuffled order (HF group_texts), or random windows of the token stream (nanoGPT)'),
+  arch: field('choice', registered('arch', modelTypes), 'gpt2', 'model architecture (Hugging Face model_type)', modelTypes()),
+  objective: field('string', z.string().min(1), undefined, 'pretraining objective: clm (decoders); mlm, mlm+nsp, span (encoders); default: the architecture\'s own (gpt2/llama clm, bert mlm+nsp, roberta mlm)'),
+  blocks: choice(['packed', 'windows'], 'packed', 'clm training blocks: packed documents joined by EOS, in a shuffled order (HF group_texts), or random windows of the token stream (nanoGPT)'),
+  maskProb: field('number', z.number().gt(0).lt(1), 0.15, 'masked objectives: share of tokens (or words) chosen for prediction'),
+  selection: choice(['bernoulli', 'fixed', 'fairseq'], 'bernoulli', 'mlm: how positions are chosen: each with p (HF), a fixed budget capped at max-predictions (Google BERT), floor(p n + U) (fairseq)'),
+  maxPredictions: field('integer', posInt, 20, 'mlm with selection fixed: at most this many predictions per sequence (max_predictions_per_seq)'),
+  wholeWord: field('boolean', z.boolean(), false, 'mlm: mask whole words (all their pieces together)'),
+  masking: choice(['dynamic', 'static'], 'dynamic', 'mlm: a fresh mask each time a sequence is drawn (RoBERTa) or dupe-factor fixed masks per sequence (BERT)'),
+  dupeFactor: field('integer', posInt, 10, 'static masking: differently masked copies of each sequence'),
+  packing: choice(['full-sentences', 'doc-sentences'], 'full-sentences', 'mlm/span rows: whole sentences packed across documents with a separator (FULL-SENTENCES) or within one document (DOC-SENTENCES)'),
+  shortSeqProb: field('number', z.number().min(0).max(1), 0.1, 'mlm+nsp: probability of a shorter target length (short_seq_prob)'),
+  spanP: field('number', z.number().gt(0).lt(1), 0.2, 'span: geometric distribution parameter of span lengths in words'),
+  spanMaxWords: field('integer', posInt, 10, 'span: longest span, in words'),
+  sboWeight: field('number', z.number().min(0), 1.0, 'span: weight of the span boundary objective loss'),
   corpus: field('string', z.string().min(1), 'brown', 'training text: "brown" (the bundled Brown Corpus) or a path to text'),
   out: field('string', z.string().min(1), 'runs/clm', 'run folder for checkpoints, log.jsonl and plots'),
   tokenizer: field('string', z.string().min(1), undefined, 'tokenizer.json or a folder holding it; default: train a byte-level BPE on the corpus'),
@@ -53,7 +75,7 @@ const FIELDS: Record<TrainConfigKey, FieldSpec> = {
   heads: field('integer', posInt, 4, 'attention heads (must divide hidden)'),
   kvHeads: field('integer', posInt, undefined, 'llama only: key/value heads for grouped-query attention (default: heads)'),
   intermediate: field('integer', posInt, undefined, 'MLP width (default: 4 x hidden for gpt2, about 8/3 x hidden for llama)'),
-  seqLen: field('integer', posInt, 128, 'tokens per training sequence (also the number of positions)'),
+  seqLen: field('integer', posInt, 128, 'tokens per training sequence; a new model gets max(seq-len, 512) positions'),
   batchSize: field('integer', posInt, 16, 'sequences per micro-batch'),
   gradAccum: field('integer', posInt, 1, 'micro-batches accumulated per optimizer step'),
   lr: field('number', z.number().positive(), 6e-4, 'peak learning rate (AdamW)'),
@@ -76,6 +98,12 @@ const FIELDS: Record<TrainConfigKey, FieldSpec> = {
 };
 
 export const CONFIG_KEYS = Object.keys(FIELDS) as TrainConfigKey[];
+/** Which section of a config file each key belongs to (the rest are run settings). */
+export const SECTION_OF: Readonly<Partial<Record<TrainConfigKey, 'model' | 'objective'>>> = {
+  ...Object.fromEntries(MODEL_KEYS.map((k) => [k, 'model'])),
+  ...Object.fromEntries(OBJECTIVE_KEYS.map((k) => [k, 'objective'])),
+  objective: 'objective',
+};
 
 /** Kind, default, description (and choices) of every field, for --help. */
 export const CONFIG_FIELDS: Readonly<Record<TrainConfigKey, FieldInfo>> = Object.fromEntries(
@@ -85,9 +113,9 @@ export const CONFIG_FIELDS: Readonly<Record<TrainConfigKey, FieldInfo>> = Object
   }),
 ) as Record<TrainConfigKey, FieldInfo>;
 
-export const DEFAULT_CONFIG: Readonly<Partial<TrainConfig>> = Object.fromEntries(
+export const DEFAULT_CONFIG: Readonly<Partial<FlatTrainConfig>> = Object.fromEntries(
   CONFIG_KEYS.filter((k) => FIELDS[k].default !== undefined).map((k) => [k, FIELDS[k].default]),
-) as Partial<TrainConfig>;
+) as Partial<FlatTrainConfig>;
 
 /** The command-line flag of a field: maxSteps -> --max-steps. */
 export function flagName(key: string): string {
@@ -174,7 +202,7 @@ export function closestKey(unknown: string): TrainConfigKey | undefined {
 export interface ConfigSource {
   /** "config.yaml" for a file; "flags" for the command line. */
   source: string;
-  values: Partial<TrainConfig>;
+  values: Partial<FlatTrainConfig>;
 }
 
 type Origin = { kind: 'file'; file: string } | { kind: 'flags' };
@@ -190,27 +218,53 @@ function unknownKeyError(origin: Origin, key: string): Error {
   return new Error(`${what}${hint}`);
 }
 
+/** A file's key in any spelling of a field (seq-len, seq_len, seqLen); undefined when it names none. */
+function canonicalKey(key: string): TrainConfigKey | undefined {
+  if (key in FIELDS) return key as TrainConfigKey;
+  const n = normalizeKey(key);
+  return CONFIG_KEYS.find((k) => normalizeKey(k) === n);
+}
+
+/** A file's `model:` and `objective:` sections lifted to the top level (`objective: {name: mlm}` is `objective: mlm`). */
+function flattenSections(raw: Record<string, unknown>, origin: Origin, errors: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const section = normalizeKey(key);
+    if ((section === 'model' || section === 'objective') && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        const inner = section === 'objective' && normalizeKey(k) === 'name' ? 'objective' : k;
+        const c = canonicalKey(inner);
+        if (c && c !== 'objective' && SECTION_OF[c] !== section) errors.push(`${where(origin, `${key}.${k}`)}: belongs ${SECTION_OF[c] ? `in the ${SECTION_OF[c]} section` : 'at the top level'}`);
+        else out[inner] = v;
+      }
+    } else out[key] = value;
+  }
+  return out;
+}
+
 /** Checks every key and value of one source; all problems are reported together. */
-function validateValues(raw: unknown, origin: Origin): Partial<TrainConfig> {
+function validateValues(raw: unknown, origin: Origin): Partial<FlatTrainConfig> {
   const name = origin.kind === 'file' ? origin.file : 'command-line flags';
   if (raw === null || raw === undefined) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${name}: expected a mapping of config keys to values, got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
   const errors: string[] = [];
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (!(key in FIELDS)) {
-      errors.push(unknownKeyError(origin, key).message);
+  const entries = origin.kind === 'file' ? flattenSections(raw as Record<string, unknown>, origin, errors) : (raw as Record<string, unknown>);
+  for (const [rawKey, value] of Object.entries(entries)) {
+    const key = origin.kind === 'file' ? canonicalKey(rawKey) : rawKey in FIELDS ? (rawKey as TrainConfigKey) : undefined;
+    if (!key) {
+      errors.push(unknownKeyError(origin, rawKey).message);
       continue;
     }
     if (value === undefined) continue;
-    const spec = FIELDS[key as TrainConfigKey];
+    const spec = FIELDS[key];
     const v = origin.kind === 'flags' ? coerceFlag(spec.kind, value) : value;
     const r = spec.schema.safeParse(v);
     if (r.success) out[key] = r.data;
     else errors.push(`${where(origin, key)}: ${issueText(r.error.issues[0]!, v)}`);
   }
   if (errors.length) throw new Error(errors.join('\n'));
-  return out as Partial<TrainConfig>;
+  return out as Partial<FlatTrainConfig>;
 }
 
 // Flags arrive as strings unless the CLI parsed them; convert what is unambiguous.
@@ -218,7 +272,7 @@ function coerceFlag(kind: FieldKind, value: unknown): unknown {
   if (typeof value !== 'string') return value;
   const s = value.trim();
   if ((kind === 'integer' || kind === 'number') && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) return Number(s);
-  if (kind === 'boolean-or-path') {
+  if (kind === 'boolean-or-path' || kind === 'boolean') {
     if (s === 'true') return true;
     if (s === 'false') return false;
   }
@@ -269,18 +323,30 @@ export async function loadConfig(file: string): Promise<ConfigSource> {
  * strings; numbers are converted). Undefined flags are ignored. Errors name
  * the key, the file or flag, the expected type and the value found.
  */
-export function resolveConfig(fileValues: ConfigSource | Partial<TrainConfig> | undefined, flagValues: Record<string, unknown> = {}): TrainConfig {
+export function resolveConfig(fileValues: ConfigSource | Partial<FlatTrainConfig> | undefined, flagValues: Record<string, unknown> = {}): TrainConfig {
   const file = fileValues && 'source' in fileValues && 'values' in fileValues
     ? validateValues(fileValues.values, { kind: 'file', file: String(fileValues.source) })
     : validateValues(fileValues, { kind: 'file', file: 'config' });
   const flags = validateValues(flagValues, { kind: 'flags' });
-  const merged = { ...DEFAULT_CONFIG, ...file, ...flags };
-  const cfg = { ...merged, warmup: merged.warmup ?? Math.round(0.05 * merged.maxSteps!) } as TrainConfig;
-  checkConsistency(cfg);
-  return cfg;
+  const arch = flags.arch ?? file.arch ?? DEFAULT_CONFIG.arch!;
+  // The architecture's reference recipe (e.g. RoBERTa's Adam beta2 0.98) sits between the defaults and the user's values.
+  const recipe = validateValues(getModel(arch).recipe ?? {}, { kind: 'file', file: `the ${arch} recipe` });
+  const merged = { ...DEFAULT_CONFIG, ...recipe, ...file, ...flags };
+  const objective = merged.objective ?? getModel(arch).objectives[0];
+  checkPairing(arch, objective);
+  const flat = { ...merged, objective, warmup: merged.warmup ?? Math.round(0.05 * merged.maxSteps!) } as FlatTrainConfig;
+  checkConsistency(flat);
+  return sectioned(flat);
 }
 
-function checkConsistency(c: TrainConfig): void {
+/** The values of a saved config (train_config.json), as a source that resolveConfig takes. */
+export function savedConfigSource(c: TrainConfig, file: string): ConfigSource {
+  // Runs from before the model/objective sections saved flat settings.
+  const flat = (c.model && typeof c.objective === 'object' ? flattened(c) : c) as unknown as Record<string, unknown>;
+  return { source: file, values: Object.fromEntries(Object.entries(flat).filter(([, v]) => v !== undefined)) as Partial<FlatTrainConfig> };
+}
+
+function checkConsistency(c: FlatTrainConfig): void {
   const errors: string[] = [];
   if (c.hidden % c.heads !== 0) errors.push(`hidden (${c.hidden}) must be divisible by heads (${c.heads})`);
   if (c.kvHeads !== undefined) {
@@ -292,11 +358,9 @@ function checkConsistency(c: TrainConfig): void {
   if (errors.length) throw new Error(`invalid configuration:\n  ${errors.join('\n  ')}`);
 }
 
-/** The full config as YAML-able plain data, e.g. to save next to a run. */
-export function configToJson(c: TrainConfig): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
-  for (const k of CONFIG_KEYS) if (c[k] !== undefined) out[k] = c[k] as string | number | boolean;
-  return out;
+/** The full config as YAML-able plain data with its sections, e.g. to save next to a run. */
+export function configToJson(c: TrainConfig): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(c)) as Record<string, unknown>;
 }
 
 function showDefault(v: FieldInfo['default']): string {
@@ -307,7 +371,7 @@ function showDefault(v: FieldInfo['default']): string {
 export function formatConfigHelp(): string {
   const rows = CONFIG_KEYS.map((k) => {
     const f = CONFIG_FIELDS[k];
-    const arg = f.kind === 'choice' ? `<${f.choices!.join('|')}>` : f.kind === 'boolean-or-path' ? '[path]' : `<${f.kind}>`;
+    const arg = f.kind === 'choice' ? `<${f.choices!.join('|')}>` : f.kind === 'boolean-or-path' ? '[path]' : f.kind === 'boolean' ? '' : `<${f.kind}>`;
     const def = f.default === undefined ? '' : ` (default: ${showDefault(f.default)})`;
     return [`${flagName(k)} ${arg}`, `${f.description}${def}`] as const;
   });

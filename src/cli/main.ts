@@ -3,14 +3,34 @@
 import { Command, Option } from 'commander';
 import { nodeBackend } from '../runtime/node.js';
 import { registerDataCommands, registerTokenizerCommands } from '../data/cli.js';
-import { CONFIG_FIELDS, CONFIG_KEYS, flagName, loadConfig, resolveConfig } from './config.js';
-import { pretrainCausalLM, TRAIN_CONFIG_FILE } from '../train/pretrain.js';
+import { CONFIG_FIELDS, CONFIG_KEYS, flagName, loadConfig, resolveConfig, savedConfigSource } from './config.js';
+import { pretrain, TRAIN_CONFIG_FILE } from '../train/pretrain.js';
+import { formatEval } from '../train/trainer.js';
+import type { TrainConfig } from '../train/config.js';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { evalCommand } from './eval.js';
+import { evalCommand, type EvalFlags } from './eval.js';
 import { intArg } from './args.js';
 import { registerFinetuneCommands } from './finetune.js';
 import { registerGenerateCommand } from './generate.js';
 import { paradigmDefaults, runParadigm } from '../experiments/paradigm.js';
+
+/** A run's saved settings (train_config.json), absent when the file is; a corrupt file is an error. */
+async function readSavedConfig(file: string) {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let c: TrainConfig;
+  try {
+    c = JSON.parse(text) as TrainConfig;
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message}); fix or delete it to resume with flags only`);
+  }
+  return savedConfigSource(c, file);
+}
 
 function fail(e: unknown): never {
   console.error(`pretrain: ${(e as Error).message}`);
@@ -23,11 +43,11 @@ const program = new Command('pretrain')
 
 const train = program
   .command('train')
-  .description('pretrain a decoder (gpt2 or llama) with causal language modelling; see docs/training.md')
+  .description('pretrain a model: gpt2/llama with causal LM, bert with MLM (+NSP), roberta with MLM, SpanBERT span masking; see docs/training.md')
   .option('--config <file>', 'YAML or JSON file of the options below (flags override it)');
 for (const key of CONFIG_KEYS) {
   const f = CONFIG_FIELDS[key];
-  const arg = f.kind === 'boolean-or-path' ? '' : f.kind === 'choice' ? ` <${f.choices!.join('|')}>` : ` <${f.kind === 'string' ? 'value' : f.kind}>`;
+  const arg = f.kind === 'boolean-or-path' || f.kind === 'boolean' ? '' : f.kind === 'choice' ? ` <${f.choices!.join('|')}>` : ` <${f.kind === 'string' ? 'value' : f.kind}>`;
   // Defaults are filled by resolveConfig (so a config file can set what a flag leaves unset); show them here.
   const def = f.default === undefined ? '' : ` (default: ${String(f.default)})`;
   train.addOption(new Option(`${flagName(key)}${arg}`, `${f.description}${def}`));
@@ -40,16 +60,23 @@ train.action(async (flags: Record<string, unknown>) => {
     // A resumed run starts from the settings it was started with (train_config.json in its folder); a config
     // file and flags given now override them (e.g. a larger --max-steps to train longer).
     const out = String(values.out ?? file?.values.out ?? CONFIG_FIELDS.out.default);
-    const saved = values.resume ? await loadConfig(path.join(out, TRAIN_CONFIG_FILE)).catch(() => undefined) : undefined;
+    const saved = values.resume ? await readSavedConfig(path.join(out, TRAIN_CONFIG_FILE)) : undefined;
     const base = saved || file ? { source: file?.source ?? saved!.source, values: { ...saved?.values, ...file?.values } } : undefined;
     const cfg = resolveConfig(base, values);
-    const r = await pretrainCausalLM(cfg, { backend: nodeBackend });
+    // Ctrl-C: the trainer finishes its step and saves; a second Ctrl-C quits at once.
+    const stop = new AbortController();
+    const onSigint = () => {
+      if (stop.signal.aborted) process.exit(130);
+      stop.abort();
+    };
+    process.on('SIGINT', onSigint);
+    const r = await pretrain(cfg, { backend: nodeBackend, signal: stop.signal }).finally(() => process.off('SIGINT', onSigint));
     if (r.stoppedBy === 'nonfinite') process.exitCode = 2;
     if (r.stoppedBy === 'interrupt') {
       console.log(`interrupted at step ${r.step}; continue with the same command and --resume`);
       process.exitCode = 130;
     }
-    if (r.lastEval) console.log(`eval loss ${r.lastEval.loss.toFixed(4)}, perplexity ${r.lastEval.perplexity.toFixed(2)}`);
+    if (r.lastEval) console.log(formatEval(r.lastEval));
     console.log(`run folder ${cfg.out} (log.jsonl, loss.svg${r.finalDir ? `, ${r.finalDir}` : ''})`);
   } catch (e) {
     fail(e);
@@ -58,16 +85,16 @@ train.action(async (flags: Record<string, unknown>) => {
 
 program
   .command('eval')
-  .description('loss and perplexity of a trained decoder on a corpus')
+  .description('loss and metrics of a saved model on a corpus: perplexity (decoders); masked-token accuracy and perplexity, NSP accuracy (encoders)')
   .requiredOption('--model <dir>', 'checkpoint folder, or a run folder (its newest checkpoint)')
   .option('--corpus <spec>', 'corpus spec: brown[:train|validation|test], a .txt/.jsonl file, a folder or a glob', 'brown:test')
   .option('--seq-len <n>', 'block length', '128')
   .option('--batch-size <n>', 'blocks per batch', '8')
   .option('--max-batches <n>', 'evaluate at most this many batches (0 = all)', '0')
+  .option('--objective <name>', 'the objective to evaluate (default: the one whose heads the checkpoint carries)')
+  .option('--seed <n>', 'seed of the fixed evaluation masking', '0')
   .option('--json', 'print one JSON object instead of prose', false)
-  .action((o: { model: string; corpus: string; seqLen: string; batchSize: string; maxBatches: string; json: boolean }) =>
-    evalCommand(o).catch(fail),
-  );
+  .action((o: EvalFlags) => evalCommand(o).catch(fail));
 
 program
   .command('demo')

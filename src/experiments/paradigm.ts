@@ -11,7 +11,8 @@ import type { Backend } from '../runtime/backend.js';
 import { Generator } from '../generate/generate.js';
 import { syncDecoder } from '../tokenizers/index.js';
 import { resolveConfig } from '../cli/config.js';
-import { pretrainCausalLM } from '../train/pretrain.js';
+import { pretrain } from '../train/pretrain.js';
+import { causalLMFromHf } from '../models/index.js';
 import { brownGenreData, finetuneClassifier, limitPerLabel, type FinetuneResult } from '../train/finetune.js';
 import { lossCurvesSvg } from '../train/plot.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
@@ -61,7 +62,8 @@ export async function runParadigm(o: ParadigmOptions, backend: Backend, log: (s:
     evalEvery: Math.max(1, Math.round(o.pretrainSteps / 6)), evalBatches: 8, saveEvery: Math.max(1, Math.round(o.pretrainSteps / 3)), keepLast: 2,
     seed: o.seed, dropout: 0, resume: o.resume && existsSync(path.join(o.out, 'pretrain')),
   });
-  const pre = await pretrainCausalLM(cfg, { backend, log, progress: o.progress });
+  const pre = await pretrain(cfg, { backend, log, progress: o.progress });
+  const info = causalLMFromHf(pre.hf);
   if (pre.stoppedBy !== 'done' || !pre.finalDir) throw new Error(`pretraining stopped (${pre.stoppedBy}); rerun with --resume to continue`);
   const pretrainSeconds = (performance.now() - t0) / 1000;
 
@@ -70,11 +72,11 @@ export async function runParadigm(o: ParadigmOptions, backend: Backend, log: (s:
   const store = new ParameterStore();
   for (const [n, w] of ck.weights) store.set(n, w.shape, w.data);
   const decode = syncDecoder(pre.tokenizer);
-  const gen = await Generator.create(backend, pre.info.model, store, { weights: 'baked', maxPositions: pre.info.maxPositions });
+  const gen = await Generator.create(backend, info.model, store, { weights: 'baked', maxPositions: info.maxPositions });
   const samples: ParadigmReport['samples'] = [];
   for (const prompt of ['The jury said', 'It was a dark night and', 'The committee reported that']) {
     const ids = (await pre.tokenizer.encodeIdsBatch([prompt]))[0];
-    const r = await gen.generate(ids, { maxNewTokens: 40, doSample: true, topK: 40, temperature: 0.8, seed: o.seed, eosTokenId: pre.info.eosTokenId });
+    const r = await gen.generate(ids, { maxNewTokens: 40, doSample: true, topK: 40, temperature: 0.8, seed: o.seed, eosTokenId: info.eosTokenId });
     const text = decode(r.sequences[0].tokens);
     samples.push({ prompt, text });
     log(`  ${prompt}${text.replace(/\s+/g, ' ')}`);
@@ -92,7 +94,7 @@ export async function runParadigm(o: ParadigmOptions, backend: Backend, log: (s:
       for (const scratch of [false, true]) {
         const name = scratch ? 'scratch' : 'pretrained';
         const r = await finetuneClassifier({
-          backend, base: { hf: pre.info.hf, store, tokenizer: pre.tokenizer, tokenizerDir: pre.finalDir }, scratch, data,
+          backend, base: { hf: info.hf, store, tokenizer: pre.tokenizer, tokenizerDir: pre.finalDir }, scratch, data,
           out: path.join(o.out, `finetune-${task}-${perLabel}-${name}`), maxLen: 64, batchSize: 16, epochs: o.finetuneEpochs,
           lr: o.finetuneLr, warmupFraction: 0.1, weightDecay: 0.01, gradClip: 1, auxLm: 0, dropout: 0.1, seed: o.seed,
           progress: o.progress, label: `${task} ${perLabel}/label ${name}`,

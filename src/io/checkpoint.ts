@@ -3,7 +3,7 @@
 // (trainer_state.json, optimizer.safetensors). See docs/checkpoints.md.
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { recoverInterruptedWrites, writeDirAtomic } from './files.js';
+import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from './files.js';
 import type { GenerationConfig, HfConfig } from './hf-config.js';
 import { generationConfigFromModel, parseGenerationConfig, parseHfConfigText, parseJsonText, serializeGenerationConfig, serializeHfConfig } from './hf-config.js';
 import type { JsonValue } from './json.js';
@@ -111,6 +111,14 @@ export async function checkpointFiles(c: CheckpointContents): Promise<Record<str
     files[name] = data;
   }
   return files;
+}
+
+/**
+ * Writes the model's files (no resume state) into an existing folder that holds other things too, such as a run
+ * folder, as Hugging Face's `Trainer.save_model` does: each file is written to a temporary name and renamed.
+ */
+export async function saveModelInto(dir: string, c: Omit<CheckpointContents, 'trainerState' | 'optimizer'>): Promise<void> {
+  for (const [name, data] of Object.entries(await checkpointFiles(c))) await writeFileAtomic(join(dir, name), data);
 }
 
 /** Writes the checkpoint folder atomically (replacing an existing one as a whole). */

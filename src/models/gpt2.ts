@@ -3,7 +3,8 @@
 // embedding wte. Weights keep HF's Conv1D layout [in, out] and HF's names (transformer.h.{i}.attn.c_attn, ...).
 import type { Dim, Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
-import { shiftedLmLoss } from './lm-loss.js';
+import { causalLmOutputs, shiftedLmLoss } from './lm-loss.js';
+import { registerModel, type HeadOutputs } from './registry.js';
 import { parseGpt2Config, type HfGpt2Config } from '../io/hf-config.js';
 import { Ctx, Embedding, LayerNorm, MLP, Module, MultiHeadAttention, causalMask4d, paddingMask } from '../nn/index.js';
 
@@ -146,6 +147,12 @@ export class Gpt2LMHeadModel extends Module {
     const { hidden } = this.transformer.forward(ctx, { inputIds, attentionMask });
     return shiftedLmLoss(hidden, labels, (h) => this.logits(ctx, h));
   }
+
+  /** The pretraining pipeline's entry: the `lm` head over `input_ids` / `labels` (and `attention_mask` if fed). */
+  pretrainingLoss(ctx: Ctx, inputs: Readonly<Record<string, Tensor>>): HeadOutputs {
+    const { hidden } = this.forward(ctx, { inputIds: inputs.input_ids, attentionMask: inputs.attention_mask });
+    return causalLmOutputs(hidden, inputs.labels, (h) => this.logits(ctx, h));
+  }
 }
 
 /** Our config from a Hugging Face config.json (model_type gpt2). */
@@ -168,3 +175,24 @@ export function gpt2ConfigToHf(c: Gpt2Config, extra: Record<string, unknown> = {
     bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId, tie_word_embeddings: true, ...extra,
   }, 'gpt2 config');
 }
+
+registerModel({
+  modelType: 'gpt2',
+  family: 'decoder',
+  objectives: ['clm'],
+  tokenizer: 'bpe',
+  newConfig: (size, tok) => {
+    const eos = tok.specialIds.eos ?? tok.specialIds.sep ?? tok.vocabSize - 1;
+    if (size.kvHeads !== undefined) throw new Error('gpt2 has no grouped-query attention (--kv-heads is for llama)');
+    return gpt2ConfigToHf(gpt2Config({
+      vocabSize: tok.vocabSize, nEmbd: size.hidden, nLayer: size.layers, nHead: size.heads, nInner: size.intermediate,
+      nPositions: size.positions, dropout: size.dropout, bosTokenId: tok.specialIds.bos ?? eos, eosTokenId: eos,
+    }));
+  },
+  build: (hf, o = {}) => {
+    const c = gpt2ConfigFromHf(hf as HfGpt2Config);
+    if (o.dropout !== undefined) c.dropout = o.dropout;
+    return new Gpt2LMHeadModel(c);
+  },
+  architecture: () => 'GPT2LMHeadModel',
+});

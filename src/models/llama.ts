@@ -6,7 +6,8 @@
 // torch.nn.Linear's [out, in] under HF's names (model.layers.{i}.self_attn.q_proj, ...).
 import type { Dim, Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
-import { shiftedLmLoss } from './lm-loss.js';
+import { causalLmOutputs, shiftedLmLoss } from './lm-loss.js';
+import { registerModel, type HeadOutputs } from './registry.js';
 import {
   Ctx, Embedding, Linear, MLP, Module, MultiHeadAttention, RMSNorm, applyRope, causalMask4d, paddingMask, ropeCosSin,
 } from '../nn/index.js';
@@ -174,6 +175,12 @@ export class LlamaForCausalLM extends Module {
     const { hidden } = this.model.forward(ctx, { inputIds, attentionMask });
     return shiftedLmLoss(hidden, labels, (h) => this.logits(ctx, h));
   }
+
+  /** The pretraining pipeline's entry: the `lm` head over `input_ids` / `labels` (and `attention_mask` if fed). */
+  pretrainingLoss(ctx: Ctx, inputs: Readonly<Record<string, Tensor>>): HeadOutputs {
+    const { hidden } = this.forward(ctx, { inputIds: inputs.input_ids, attentionMask: inputs.attention_mask });
+    return causalLmOutputs(hidden, inputs.labels, (h) => this.logits(ctx, h));
+  }
 }
 
 /** Our config from a Hugging Face config.json (model_type llama); refuses the variants this file does not build. */
@@ -210,3 +217,26 @@ export function llamaConfigToHf(c: LlamaConfig, extra: Record<string, unknown> =
     pad_token_id: c.padTokenId ?? null, ...extra,
   }, 'llama config');
 }
+
+registerModel({
+  modelType: 'llama',
+  family: 'decoder',
+  objectives: ['clm'],
+  tokenizer: 'bpe',
+  newConfig: (size, tok) => {
+    const eos = tok.specialIds.eos ?? tok.specialIds.sep ?? tok.vocabSize - 1;
+    return parseLlamaConfig({
+      model_type: 'llama', vocab_size: tok.vocabSize, hidden_size: size.hidden,
+      intermediate_size: size.intermediate ?? Math.max(64, Math.round((8 * size.hidden) / 3 / 64) * 64),
+      num_hidden_layers: size.layers, num_attention_heads: size.heads, num_key_value_heads: size.kvHeads ?? size.heads,
+      max_position_embeddings: size.positions, rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false,
+      bos_token_id: tok.specialIds.bos ?? eos, eos_token_id: eos, initializer_range: 0.02, hidden_act: 'silu',
+    }, 'llama config');
+  },
+  build: (hf, o = {}) => {
+    const c = llamaConfigFromHf(hf as HfLlamaConfig);
+    if (o.dropout !== undefined) c.dropout = o.dropout;
+    return new LlamaForCausalLM(c);
+  },
+  architecture: () => 'LlamaForCausalLM',
+});

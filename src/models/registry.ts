@@ -5,9 +5,22 @@
 import type { Tensor } from '../graph/index.js';
 import type { HfConfig } from '../io/hf-config.js';
 import type { Ctx, ParamSpec } from '../nn/index.js';
-import type { HeadName } from '../objectives/objective.js';
-import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import * as F from '../graph/index.js';
+
+/**
+ * A model head that an objective trains; the model turns each into a loss plus summed statistics.
+ * - `lm`: causal LM over `labels` (shifted inside the model), for decoders.
+ * - `mlm`: masked LM over `labels` (-100 = not predicted).
+ * - `nsp`: next-sentence prediction from the pooled [CLS] state, over `next_sentence_label`.
+ * - `sbo`: SpanBERT's span boundary objective, over the `sbo_*` inputs.
+ */
+export type HeadName = 'lm' | 'mlm' | 'nsp' | 'sbo';
+
+/** What a new model's config needs of its tokenizer (structurally a Tokenizer; models sit below tokenizers). */
+export interface ModelTokens {
+  vocabSize: number;
+  specialIds: { pad?: number; unk?: number; cls?: number; sep?: number; mask?: number; bos?: number; eos?: number };
+}
 
 export type ModelFamily = 'encoder' | 'decoder' | 'encoder-decoder';
 
@@ -52,8 +65,10 @@ export interface ModelEntry {
   readonly objectives: readonly string[];
   /** The tokenizer a new run trains for it: WordPiece for BERT, byte-level BPE for RoBERTa and GPT-2, ... */
   readonly tokenizer: 'wordpiece' | 'bpe' | 'unigram';
+  /** 'roberta': the byte-level BPE gets RoBERTa's special tokens (<s>, <pad>, </s>, <unk>, <mask>). */
+  readonly tokenizerStyle?: 'gpt2' | 'roberta';
   /** The config.json of a new model of this size for this tokenizer. */
-  newConfig(size: ModelSize, tok: Tokenizer): HfConfig;
+  newConfig(size: ModelSize, tok: ModelTokens): HfConfig;
   /**
    * The model a config describes; `dropout` overrides the config's rates (training). Head parameters exist only
    * for the heads asked for (default: the heads of the model's default objective), so a checkpoint saved without
@@ -62,6 +77,11 @@ export interface ModelEntry {
   build(hf: HfConfig, opts?: { dropout?: number; heads?: readonly HeadName[] }): PretrainingModel;
   /** The HF class name written into config.json's `architectures` for a model pretrained with these heads. */
   architecture(heads: readonly HeadName[]): string;
+  /**
+   * Training settings of the architecture's reference recipe (config keys as in `pretrain train --help`, e.g.
+   * RoBERTa's `{ beta2: 0.98, eps: 1e-6 }`); they replace the defaults, and a config file or flags replace them.
+   */
+  readonly recipe?: Readonly<Record<string, string | number | boolean>>;
 }
 
 const registry = new Map<string, ModelEntry>();

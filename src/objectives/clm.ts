@@ -4,6 +4,11 @@
 //  - random windows over one token stream (nanoGPT's get_batch).
 // Labels equal the inputs; the model shifts them (logits[:, :-1] predict labels[:, 1:]), as Hugging Face does.
 import type { Batch } from '../runtime/step.js';
+import { BlockLoader, packBlocks, type BlockLoaderState } from '../data/batching.js';
+import { Rng } from '../data/rng.js';
+import type { DocumentSource } from '../data/types.js';
+import type { JsonValue } from '../io/json.js';
+import { registerObjective, type BatchStream, type ObjectiveOptions, type ObjectiveTokenizer } from './objective.js';
 
 /** Documents joined with `eos` after each one, cut into blocks of `blockSize`; the remainder is dropped. */
 export function packDocuments(docs: Iterable<ArrayLike<number>>, blockSize: number, eos: number): Int32Array[] {
@@ -73,3 +78,57 @@ export function clmPaddedBatch(seqs: readonly ArrayLike<number>[], pad: number, 
     attention_mask: { dtype: 'int64', shape, data: mask },
   };
 }
+
+function eosOf(tok: ObjectiveTokenizer): number {
+  return tok.specialIds.eos ?? tok.specialIds.sep ?? tok.vocabSize - 1;
+}
+
+/** Packed blocks (HF group_texts) from documents in a seeded order per epoch. */
+function packedStream(docs: DocumentSource, o: ObjectiveOptions, eos: number): BatchStream {
+  const loader = new BlockLoader(docs, { blockSize: o.seqLen, batchSize: o.batchSize, seed: o.seed, separatorId: eos });
+  return {
+    next: () => {
+      const b = loader.nextBatch();
+      return clmBatch(Array.from({ length: b.batchSize }, (_, r) => b.inputIds.subarray(r * b.seqLength, (r + 1) * b.seqLength)));
+    },
+    state: () => loader.getState() as unknown as JsonValue,
+    restore: (s) => loader.setState(s as unknown as BlockLoaderState),
+  };
+}
+
+/** Random windows of one token stream (documents joined by EOS), as nanoGPT's get_batch draws them. */
+function windowStream(docs: DocumentSource, o: ObjectiveOptions, eos: number): BatchStream {
+  const stream = new Uint32Array(docs.tokenCount + docs.documentCount);
+  let n = 0;
+  for (let i = 0; i < docs.documentCount; i++) {
+    const d = docs.document(i).tokens;
+    stream.set(d, n);
+    n += d.length;
+    stream[n++] = eos;
+  }
+  const rng = new Rng(o.seed);
+  return {
+    next: () => clmBatch(randomWindows(stream.subarray(0, n), o.seqLen, o.batchSize, () => rng.random())),
+    state: () => rng.getState() as unknown as JsonValue,
+    restore: (s) => rng.setState(s as unknown as number[]),
+  };
+}
+
+export const CLM = registerObjective({
+  name: 'clm',
+  description: 'causal language modelling: predict each token from the ones before it (GPT)',
+  heads: ['lm'],
+  inputs: (o) => [
+    { name: 'input_ids', dtype: 'int64', shape: [o.batchSize, o.seqLen] },
+    { name: 'labels', dtype: 'int64', shape: [o.batchSize, o.seqLen] },
+  ],
+  stream: (docs, tok, o) => (o.blocks === 'windows' ? windowStream(docs, o, eosOf(tok)) : packedStream(docs, o, eosOf(tok))),
+  evalBatches: (docs, tok, o, maxBatches) => {
+    const blocks = packBlocks((function* () {
+      for (let i = 0; i < docs.documentCount; i++) yield docs.document(i).tokens;
+    })(), o.seqLen, eosOf(tok)).slice(0, maxBatches * o.batchSize);
+    const out: Batch[] = [];
+    for (let i = 0; i + o.batchSize <= blocks.length; i += o.batchSize) out.push(clmBatch(blocks.slice(i, i + o.batchSize)));
+    return out;
+  },
+});

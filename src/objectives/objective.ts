@@ -8,14 +8,8 @@ import type { JsonValue } from '../io/json.js';
 import type { Batch } from '../runtime/step.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 
-/**
- * A model head that an objective trains; the model turns each into a loss plus summed statistics.
- * - `lm`: causal LM over labels (shifted inside the model), for decoders.
- * - `mlm`: masked LM over `labels` (-100 = not predicted).
- * - `nsp`: next-sentence prediction from the pooled [CLS] state, over `next_sentence_label`.
- * - `sbo`: SpanBERT's span boundary objective, over the `sbo_*` inputs.
- */
-export type HeadName = 'lm' | 'mlm' | 'nsp' | 'sbo';
+export type { HeadName } from '../models/registry.js';
+import type { HeadName } from '../models/registry.js';
 
 /** A graph input an objective feeds, with its concrete shape for the given options. */
 export interface InputSpec {
@@ -42,6 +36,8 @@ export interface ObjectiveOptions {
   seqLen: number;
   batchSize: number;
   seed: number;
+  /** clm: packed documents joined by EOS (HF group_texts) or random windows of the token stream (nanoGPT). */
+  blocks: 'packed' | 'windows';
   /** Share of candidate tokens (or words, with wholeWord) chosen for prediction: 0.15. */
   maskProb: number;
   /** How positions are chosen: HF's per-token Bernoulli, Google's fixed budget, or fairseq's floor(p n + U). */

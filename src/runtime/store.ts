@@ -63,3 +63,33 @@ export class ParameterStore {
     return s;
   }
 }
+
+/** A parameter's declaration as models give it (name, shape, init), for filling a store. */
+export interface StoreSpec {
+  name: string;
+  shape: number[];
+}
+
+/**
+ * The one place weights enter a store: each of `specs` from `weights` by name, its shape checked; a parameter the
+ * weights lack comes from `fresh` (a new head on a pretrained body) or is an error. Errors list every problem and
+ * name `source` (the file the weights came from).
+ */
+export function storeFromWeights(
+  specs: readonly StoreSpec[],
+  weights: ReadonlyMap<string, { shape: number[]; data: Float32Array }>,
+  source: string,
+  fresh?: ReadonlyMap<string, Float32Array>,
+): ParameterStore {
+  const store = new ParameterStore();
+  const problems: string[] = [];
+  for (const p of specs) {
+    const w = weights.get(p.name);
+    if (w && w.shape.join() !== p.shape.join()) problems.push(`"${p.name}" is [${w.shape}], the config implies [${p.shape}]`);
+    else if (w) store.set(p.name, w.shape, w.data);
+    else if (fresh?.has(p.name)) store.set(p.name, p.shape, fresh.get(p.name)!);
+    else problems.push(`missing "${p.name}" [${p.shape}]`);
+  }
+  if (problems.length) throw new Error(`${source} does not match the model's config:\n  ${problems.join('\n  ')}`);
+  return store;
+}

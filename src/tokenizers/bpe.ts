@@ -18,6 +18,11 @@ export interface BpeTrainOptions {
   /** End-of-text token, last id of the vocabulary as in GPT-2. */
   eosToken?: string;
   modelMaxLength?: number;
+  /**
+   * 'gpt2': one end-of-text token, last. 'roberta': RoBERTa's `<s>` 0, `<pad>` 1, `</s>` 2, `<unk>` 3 first and
+   * `<mask>` last, with the `<s> A </s>` / `<s> A </s></s> B </s>` template (RobertaProcessing).
+   */
+  style?: 'gpt2' | 'roberta';
 }
 
 export const BPE_DEFAULTS = {
@@ -25,7 +30,10 @@ export const BPE_DEFAULTS = {
   minFrequency: 2,
   eosToken: '<|endoftext|>',
   modelMaxLength: 1024,
+  style: 'gpt2',
 } as const;
+
+const ROBERTA_FIRST = ['<s>', '<pad>', '</s>', '<unk>'] as const;
 
 export function createBpeTrainer(options: BpeTrainOptions = {}): TokenizerTrainer {
   const o = { ...BPE_DEFAULTS, ...stripUndefined(options) };
@@ -41,7 +49,9 @@ export function createBpeTrainer(options: BpeTrainOptions = {}): TokenizerTraine
     finish(): TrainedTokenizer {
       const t0 = Date.now();
       const initial = [...BYTE_LEVEL_ALPHABET];
-      const maxSymbols = o.vocabSize - 1;
+      const roberta = o.style === 'roberta';
+      const first: readonly string[] = roberta ? ROBERTA_FIRST : [];
+      const maxSymbols = o.vocabSize - 1 - first.length;
       if (maxSymbols < initial.length) throw new Error(`bpe: vocab size ${o.vocabSize} is below the 256 byte symbols + 1 special token`);
       const id = new Map<string, number>();
       initial.forEach((s, i) => id.set(s, i));
@@ -58,9 +68,11 @@ export function createBpeTrainer(options: BpeTrainOptions = {}): TokenizerTraine
         join: (a, b) => a + b,
       });
       const vocab: JsonObject = {};
-      symbols.forEach((s, i) => (vocab[s] = i));
-      const eosId = symbols.length;
-      vocab[o.eosToken] = eosId;
+      first.forEach((s, i) => (vocab[s] = i));
+      symbols.forEach((s, i) => (vocab[s] = i + first.length));
+      const eosId = symbols.length + first.length;
+      const lastToken = roberta ? '<mask>' : o.eosToken;
+      vocab[lastToken] = eosId;
       const byteLevel = (addPrefixSpace: boolean, trimOffsets: boolean): JsonObject => ({
         type: 'ByteLevel',
         add_prefix_space: addPrefixSpace,
@@ -71,10 +83,12 @@ export function createBpeTrainer(options: BpeTrainOptions = {}): TokenizerTraine
         version: '1.0',
         truncation: null,
         padding: null,
-        added_tokens: [addedToken(eosId, o.eosToken)],
+        added_tokens: [...first.map((t, i) => addedToken(i, t)), roberta ? { ...addedToken(eosId, lastToken), lstrip: true } : addedToken(eosId, lastToken)],
         normalizer: null,
         pre_tokenizer: byteLevel(false, true),
-        post_processor: byteLevel(true, false),
+        post_processor: roberta
+          ? { type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 0], trim_offsets: true, add_prefix_space: false }
+          : byteLevel(true, false),
         decoder: byteLevel(true, true),
         model: {
           type: 'BPE',
@@ -93,15 +107,21 @@ export function createBpeTrainer(options: BpeTrainOptions = {}): TokenizerTraine
       return {
         kind: 'bpe',
         tokenizerJson,
-        tokenizerConfig: {
-          tokenizer_class: 'GPT2Tokenizer',
-          add_prefix_space: false,
-          bos_token: o.eosToken,
-          eos_token: o.eosToken,
-          unk_token: o.eosToken,
-          clean_up_tokenization_spaces: false,
-          model_max_length: o.modelMaxLength,
-        },
+        tokenizerConfig: roberta
+          ? {
+            tokenizer_class: 'RobertaTokenizer', add_prefix_space: false, bos_token: '<s>', eos_token: '</s>', sep_token: '</s>',
+            cls_token: '<s>', unk_token: '<unk>', pad_token: '<pad>', mask_token: '<mask>', clean_up_tokenization_spaces: false,
+            model_max_length: o.modelMaxLength,
+          }
+          : {
+            tokenizer_class: 'GPT2Tokenizer',
+            add_prefix_space: false,
+            bos_token: o.eosToken,
+            eos_token: o.eosToken,
+            unk_token: o.eosToken,
+            clean_up_tokenization_spaces: false,
+            model_max_length: o.modelMaxLength,
+          },
         stats: { uniqueWords: counts.size, totalWords, vocabSize: eosId + 1, learnMs: Date.now() - t0 },
       };
     },

@@ -1,20 +1,30 @@
 // The training configuration's shape; src/cli/config.ts validates it, fills defaults and documents each field.
+// Three parts: the run (data, optimisation, schedule, checkpoints), `model` (the size of a new model) and
+// `objective` (the pretraining objective and its options).
+import type { ObjectiveOptions } from '../objectives/objective.js';
 import type { Decay } from './schedule.js';
 
-export interface TrainConfig {
-  arch: 'gpt2' | 'llama';
-  objective: 'clm';
-  /** How token blocks are made: packed documents (HF group_texts) or random windows (nanoGPT). */
-  blocks: 'packed' | 'windows';
-  corpus: string;
-  out: string;
-  tokenizer?: string;
-  vocabSize: number;
+export interface ModelSettings {
   layers: number;
   hidden: number;
   heads: number;
   kvHeads?: number;
   intermediate?: number;
+  dropout: number;
+}
+
+/** The objective's name and every objective option (each objective reads the ones it uses). */
+export type ObjectiveSettings = { name: string } & Omit<ObjectiveOptions, 'seqLen' | 'batchSize' | 'seed'>;
+
+export interface TrainConfig {
+  /** A registered Hugging Face model_type (src/models/registry.ts). */
+  arch: string;
+  model: ModelSettings;
+  objective: ObjectiveSettings;
+  corpus: string;
+  out: string;
+  tokenizer?: string;
+  vocabSize: number;
   seqLen: number;
   batchSize: number;
   gradAccum: number;
@@ -33,6 +43,32 @@ export interface TrainConfig {
   saveEvery: number;
   keepLast: number;
   seed: number;
-  dropout: number;
   resume: boolean | string;
+}
+
+/** Every field at one level, as flags and the FIELDS table name them (`--layers`, `--mask-prob`, ...). */
+export type FlatTrainConfig = Omit<TrainConfig, 'model' | 'objective'> &
+  ModelSettings & Omit<ObjectiveSettings, 'name'> & { objective: string };
+
+export const MODEL_KEYS = ['layers', 'hidden', 'heads', 'kvHeads', 'intermediate', 'dropout'] as const satisfies readonly (keyof ModelSettings)[];
+export const OBJECTIVE_KEYS = [
+  'blocks', 'maskProb', 'selection', 'maxPredictions', 'wholeWord', 'masking', 'dupeFactor', 'packing', 'shortSeqProb',
+  'spanP', 'spanMaxWords', 'sboWeight',
+] as const satisfies readonly (keyof Omit<ObjectiveSettings, 'name'>)[];
+
+/** The sectioned config from flat values. */
+export function sectioned(flat: FlatTrainConfig): TrainConfig {
+  const { objective, ...rest } = flat;
+  const r = rest as Record<string, unknown>;
+  const model = Object.fromEntries(MODEL_KEYS.filter((k) => r[k] !== undefined).map((k) => [k, r[k]])) as unknown as ModelSettings;
+  const obj = { name: objective, ...Object.fromEntries(OBJECTIVE_KEYS.map((k) => [k, r[k]])) } as ObjectiveSettings;
+  for (const k of [...MODEL_KEYS, ...OBJECTIVE_KEYS]) delete r[k];
+  return { ...(r as Omit<TrainConfig, 'model' | 'objective'>), model, objective: obj };
+}
+
+/** The flat values of a sectioned config. */
+export function flattened(c: TrainConfig): FlatTrainConfig {
+  const { model, objective, ...rest } = c;
+  const { name, ...opts } = objective;
+  return { ...rest, ...model, ...opts, objective: name };
 }

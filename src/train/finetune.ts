@@ -193,7 +193,7 @@ export async function finetuneClassifier(o: FinetuneOptions): Promise<FinetuneRe
   const arch = info.model.modelType === 'gpt2' ? 'GPT2ForSequenceClassification' : 'LlamaForSequenceClassification';
   const trainer = new Trainer(o.backend, store, {
     trainLoss: (g) => clf.loss(new Ctx(g, true, o.dropout), ...inputs(g, batchSize), o.auxLm),
-    evalLoss: (g) => clf.loss(new Ctx(g, false), ...inputs(g, 'batch')),
+    evalOutputs: (g) => ({ loss: clf.loss(new Ctx(g, false), ...inputs(g, 'batch')) }),
     train: {
       next: () => batchOf(train, Array.from({ length: batchSize }, () => shuffler.next()), maxLen),
       state: () => shuffler.getState() as unknown as JsonValue,

@@ -1,6 +1,7 @@
-// The training loop shared by every objective: schedule, gradient accumulation and clipping (in the compiled
-// step), periodic evaluation and checkpoints (keep the last K), exact resume, a clean stop on Ctrl-C, a stop on a
-// non-finite loss that keeps the last good checkpoint, a progress bar, log.jsonl and a loss-curve SVG.
+// The training loop shared by every objective and by fine-tuning: schedule, gradient accumulation and clipping (in
+// the compiled step), periodic evaluation and checkpoints (keep the last K), exact resume, a clean stop when the
+// caller's AbortSignal fires (the CLI turns Ctrl-C into it), a stop on a non-finite loss that keeps the last good
+// checkpoint, a progress bar, log.jsonl and a loss-curve SVG.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import type { ParameterStore } from '../runtime/store.js';
 import type { OptimizerConfig } from '../runtime/optimizers.js';
 import { checkpointDirName, keepLast, latestCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import type { JsonValue } from '../io/json.js';
+import type { BatchStream } from '../objectives/objective.js';
 import type { F32Tensor } from '../io/safetensors.js';
 import { LogWriter, readLog, type LogRecord } from './log.js';
 import { lossCurveSvg, lossPointsFromRecords } from './plot.js';
@@ -18,17 +20,16 @@ import { ProgressBar } from './progress.js';
 import { learningRate, validateSchedule, type Decay } from './schedule.js';
 
 /** Where training batches come from; its state goes into checkpoints so a resume continues the same stream. */
-export interface BatchSource {
-  next(): Batch;
-  state(): JsonValue;
-  restore(state: JsonValue): void;
-}
+export type BatchSource = BatchStream;
 
 export interface TrainerTask {
   /** Builds the training loss (train mode: dropout on) for one micro-batch. */
   trainLoss(g: Graph): Tensor;
-  /** Builds the eval loss (eval mode) over the same inputs. */
-  evalLoss(g: Graph): Tensor;
+  /**
+   * Builds the evaluation graph (eval mode): `loss` (averaged over batches) and optionally head statistics
+   * (`<head>/loss_sum`, `<head>/count`, `<head>/correct`, summed over batches; see HeadOutputs).
+   */
+  evalOutputs(g: Graph): { loss: Tensor; stats?: Record<string, Tensor> };
   train: BatchSource;
   /** Held-out batches, evaluated in full at each evaluation. */
   evalBatches?: () => Batch[];
@@ -52,19 +53,45 @@ export interface TrainerOptions {
   saveEvery: number;
   keepLast: number;
   seed: number;
-  resume: boolean;
+  /** false: a new run; true: the newest checkpoint in outDir; a path: that checkpoint folder. */
+  resume: boolean | string;
   /** Progress output; false silences the bar (tests). */
   progress?: boolean;
   /** What the progress bar calls this run (default "train"). */
   label?: string;
   /** Stop (and save) after this many steps of this run: lets tests interrupt a run. */
   stopAfter?: number;
+  /** When it fires, the current step finishes, a checkpoint is saved and run() returns ('interrupt'). */
+  signal?: AbortSignal;
+}
+
+/** An evaluation: the mean loss, the perplexity of the first language-model head, and each head's metrics. */
+export interface EvalResult {
+  loss: number;
+  perplexity: number;
+  /** e.g. mlm_accuracy, mlm_loss, mlm_perplexity, nsp_accuracy. */
+  metrics: Record<string, number>;
+}
+
+/** Per-head metrics from summed statistics: <head>_loss, <head>_accuracy, and <head>_perplexity for token heads. */
+export function metricsFromStats(sums: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  const heads = Object.keys(sums).filter((k) => k.endsWith('/count')).map((k) => k.slice(0, -'/count'.length));
+  for (const h of heads) {
+    const n = sums[`${h}/count`];
+    if (!(n > 0)) continue;
+    out[`${h}_loss`] = sums[`${h}/loss_sum`] / n;
+    out[`${h}_accuracy`] = sums[`${h}/correct`] / n;
+    if (h === 'lm' || h === 'mlm' || h === 'sbo') out[`${h}_perplexity`] = Math.exp(out[`${h}_loss`]);
+    out[`${h}_count`] = n;
+  }
+  return out;
 }
 
 export interface TrainResult {
   step: number;
   losses: number[];
-  lastEval?: { loss: number; perplexity: number };
+  lastEval?: EvalResult;
   stoppedBy: 'done' | 'interrupt' | 'nonfinite' | 'stopAfter';
   finalDir?: string;
 }
@@ -117,22 +144,18 @@ export class Trainer {
 
   private evalGraph?: Forward;
 
-  async evaluate(): Promise<{ loss: number; perplexity: number } | undefined> {
+  async evaluate(): Promise<EvalResult | undefined> {
     const batches = this.task.evalBatches?.();
     if (!batches?.length) return undefined;
-    this.evalGraph ??= await Forward.compile(this.backend, (g) => ({ loss: this.task.evalLoss(g) }), this.store, 'eval');
-    const fwd = this.evalGraph;
-    let sum = 0;
-    for (const b of batches) sum += Number((await fwd.run(b)).loss.data[0]);
-    const loss = sum / batches.length;
-    return { loss, perplexity: Math.exp(loss) };
+    this.evalGraph ??= await compileEval(this.backend, (g) => this.task.evalOutputs(g), this.store);
+    return evaluateBatches(this.evalGraph, batches);
   }
 
   async run(): Promise<TrainResult> {
     const o = this.o;
     await mkdir(o.outDir, { recursive: true });
     if (o.resume) {
-      const last = await latestCheckpoint(o.outDir);
+      const last = typeof o.resume === 'string' ? o.resume : await latestCheckpoint(o.outDir);
       if (!last) throw new Error(`--resume: no checkpoint-<step> folder in ${o.outDir}`);
       await this.restore(last);
     } else this.store.seed = o.seed;
@@ -150,13 +173,8 @@ export class Trainer {
 
     const step = await TrainStep.compile(this.backend, (g) => this.task.trainLoss(g), this.store, { optimizer: o.optimizer, gradClip: o.gradClip });
     const bar = o.progress === false ? undefined : new ProgressBar({ total: o.maxSteps, startStep: this.store.step, label: o.label ?? 'train' });
-    let interrupted = false;
-    const onSigint = () => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      bar?.log('interrupt: finishing this step, saving a checkpoint, then exiting (Ctrl-C again to abort)');
-    };
-    process.on('SIGINT', onSigint);
+    const onAbort = () => bar?.log('interrupt: finishing this step, saving a checkpoint, then stopping');
+    o.signal?.addEventListener('abort', onAbort, { once: true });
 
     const losses: number[] = [];
     let tokens = 0;
@@ -186,11 +204,12 @@ export class Trainer {
         if (o.evalEvery > 0 && (this.store.step % o.evalEvery === 0 || done)) {
           lastEval = await this.evaluate();
           if (lastEval) {
-            record({ kind: 'eval', step: this.store.step, loss: lastEval.loss, perplexity: lastEval.perplexity });
-            bar?.log(`step ${this.store.step}: eval loss ${lastEval.loss.toFixed(4)}, perplexity ${lastEval.perplexity.toFixed(2)}`);
+            record({ kind: 'eval', step: this.store.step, loss: lastEval.loss, perplexity: lastEval.perplexity, ...lastEval.metrics });
+            bar?.log(`step ${this.store.step}: ${formatEval(lastEval)}`);
           }
           await plot();
         }
+        const interrupted = o.signal?.aborted === true;
         const stopAfter = o.stopAfter !== undefined && ranThisRun >= o.stopAfter;
         if ((o.saveEvery > 0 && this.store.step % o.saveEvery === 0) || interrupted || stopAfter) {
           const dir = await this.checkpoint();
@@ -213,8 +232,41 @@ export class Trainer {
       }
       return { step: this.store.step, losses, lastEval, stoppedBy, finalDir };
     } finally {
-      process.off('SIGINT', onSigint);
+      o.signal?.removeEventListener('abort', onAbort);
       log.close();
     }
   }
+}
+
+/** The evaluation graph of a loss and its head statistics. */
+export function compileEval(backend: Backend, build: TrainerTask['evalOutputs'], store: ParameterStore): Promise<Forward> {
+  return Forward.compile(backend, (g) => {
+    const o = build(g);
+    return { loss: o.loss, ...o.stats };
+  }, store, 'eval');
+}
+
+/** Runs an evaluation graph over batches: the loss averaged over batches, head statistics summed into metrics. */
+export async function evaluateBatches(fwd: Forward, batches: readonly Batch[]): Promise<EvalResult> {
+  let sum = 0;
+  const sums: Record<string, number> = {};
+  for (const b of batches) {
+    const out = await fwd.run(b);
+    sum += Number(out.loss.data[0]);
+    for (const [k, v] of Object.entries(out)) if (k !== 'loss') sums[k] = (sums[k] ?? 0) + Number(v.data[0]);
+  }
+  const loss = sum / batches.length;
+  const metrics = metricsFromStats(sums);
+  const lmLoss = metrics.lm_loss ?? metrics.mlm_loss;
+  return { loss, perplexity: Math.exp(lmLoss ?? loss), metrics };
+}
+
+/** "eval loss 2.31, perplexity 10.07, masked-token accuracy 41.2%, NSP accuracy 78.0%" */
+export function formatEval(e: EvalResult): string {
+  const parts = [`eval loss ${e.loss.toFixed(4)}`, `perplexity ${e.perplexity.toFixed(2)}`];
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  if (e.metrics.mlm_accuracy !== undefined) parts.push(`masked-token accuracy ${pct(e.metrics.mlm_accuracy)}`);
+  if (e.metrics.nsp_accuracy !== undefined) parts.push(`NSP accuracy ${pct(e.metrics.nsp_accuracy)}`);
+  if (e.metrics.sbo_accuracy !== undefined) parts.push(`SBO accuracy ${pct(e.metrics.sbo_accuracy)}`);
+  return parts.join(', ');
 }

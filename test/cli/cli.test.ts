@@ -54,8 +54,10 @@ test('train, then eval, generate, finetune and predict from the run folder', () 
   assert.equal(t.code, 0, t.err);
   const e = cli('eval', '--model', out, '--corpus', corpus, '--seq-len', '16', '--batch-size', '2', '--json');
   assert.equal(e.code, 0, e.err);
-  const ev = JSON.parse(e.out) as { loss: number; perplexity: number };
-  assert.ok(ev.loss > 0 && Math.abs(ev.perplexity - Math.exp(ev.loss)) < 1e-9);
+  const ev = JSON.parse(e.out) as { loss: number; perplexity: number; lm_loss: number; lm_count: number; batches: number };
+  // Full blocks: every batch predicts the same number of tokens, so the token mean equals the batch mean.
+  assert.equal(ev.lm_count, ev.batches * 2 * 15);
+  assert.ok(ev.loss > 0 && Math.abs(ev.lm_loss - ev.loss) < 1e-6 * ev.loss && Math.abs(Math.log(ev.perplexity) - ev.lm_loss) < 1e-9);
   const g = cli('generate', '--model', out, '--prompt', 'The cat', '--max-new-tokens', '5', '--greedy', '--json');
   assert.equal(g.code, 0, g.err);
   const gen = JSON.parse(g.out) as { prompt_ids: number[]; samples: { ids: number[]; text: string }[] };

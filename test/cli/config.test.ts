@@ -14,14 +14,16 @@ test('defaults: every field has a description; resolved defaults are a valid sma
   }
   const c = resolveConfig(undefined, {});
   assert.equal(c.arch, 'gpt2');
-  assert.equal(c.objective, 'clm');
-  assert.equal(c.hidden % c.heads, 0);
+  assert.equal(c.objective.name, 'clm');
+  assert.equal(c.model.hidden % c.model.heads, 0);
   assert.equal(c.warmup, 100, '5% of 2000 steps');
   assert.equal(c.resume, false);
-  assert.equal(c.kvHeads, undefined);
+  assert.equal(c.model.kvHeads, undefined);
   assert.equal(DEFAULT_CONFIG.lr, 6e-4);
   assert.deepEqual(CONFIG_FIELDS.decay.choices, ['cosine', 'linear', 'constant']);
-  assert.deepEqual(Object.keys(configToJson(c)).sort(), CONFIG_KEYS.filter((k) => c[k] !== undefined).sort());
+  const json = configToJson(c);
+  assert.deepEqual(Object.keys(json.model as object).sort(), ['dropout', 'heads', 'hidden', 'layers']);
+  assert.equal((json.objective as { name: string }).name, 'clm');
 });
 
 test('loadConfig reads YAML and JSON by extension; flags win; flag strings are converted', async () => {
@@ -34,9 +36,9 @@ test('loadConfig reads YAML and JSON by extension; flags win; flag strings are c
     assert.deepEqual(fromYaml.values, { arch: 'llama', lr: 3e-4, layers: 2, heads: 4, kvHeads: 2, maxSteps: 500, resume: 'runs/x/checkpoint-100' });
     const c = resolveConfig(fromYaml, { lr: '1e-3', layers: 6, batchSize: undefined, resume: 'false' });
     assert.equal(c.lr, 1e-3);
-    assert.equal(c.layers, 6);
+    assert.equal(c.model.layers, 6);
     assert.equal(c.batchSize, 16);
-    assert.equal(c.kvHeads, 2);
+    assert.equal(c.model.kvHeads, 2);
     assert.equal(c.warmup, 25);
     assert.equal(c.resume, false);
     const j = join(dir, 'run.json');
@@ -56,7 +58,6 @@ test('loadConfig reads YAML and JSON by extension; flags win; flag strings are c
 
 test('an unknown key names the key and the file and suggests the closest valid key', () => {
   assert.throws(() => parseConfigText('learning_rate: 0.001\n', 'cfg.yaml'), (e: Error) => e.message === 'cfg.yaml: unknown key "learning_rate" (did you mean "lr"?)');
-  assert.throws(() => parseConfigText('max_steps: 10\n', 'cfg.yaml'), msg(/unknown key "max_steps" \(did you mean "maxSteps"\?\)/));
   assert.throws(() => parseConfigText('{"hiden": 64}', 'cfg.json'), msg(/^cfg\.json: unknown key "hiden" \(did you mean "hidden"\?\)$/));
   assert.throws(() => parseConfigText('zzzzzz: 1\n', 'cfg.yaml'), (e: Error) => e.message === 'cfg.yaml: unknown key "zzzzzz"');
   assert.throws(() => resolveConfig(undefined, { maxStep: 5 }), (e: Error) => e.message === 'unknown option --max-step (did you mean --max-steps?)');
@@ -69,7 +70,7 @@ test('an unknown key names the key and the file and suggests the closest valid k
 test('a wrong type names the key, the expected type and the value found', () => {
   assert.throws(() => parseConfigText('lr: fast\n', 'cfg.yaml'), (e: Error) => e.message === 'cfg.yaml: "lr": expected a number, got string "fast"');
   assert.throws(() => parseConfigText('layers: 2.5\n', 'cfg.yaml'), (e: Error) => e.message === 'cfg.yaml: "layers": expected an integer, got number 2.5');
-  assert.throws(() => parseConfigText('arch: bert\n', 'cfg.yaml'), (e: Error) => e.message === 'cfg.yaml: "arch": expected one of "gpt2", "llama", got string "bert"');
+  assert.throws(() => parseConfigText('arch: gpt3\n', 'cfg.yaml'), (e: Error) => /^cfg\.yaml: "arch": expected one of gpt2, llama.*\(got string "gpt3"\)$/.test(e.message));
   assert.throws(() => parseConfigText('heads: [4]\n', 'cfg.yaml'), msg(/"heads": expected a number, got array \[4\]/));
   assert.throws(() => parseConfigText('dropout: 1.5\n', 'cfg.yaml'), msg(/"dropout": expected number to be <1, got number 1\.5/));
   assert.throws(() => parseConfigText('resume: 3\n', 'cfg.yaml'), msg(/"resume": expected true, false or a checkpoint folder \(got number 3\)/));
@@ -98,4 +99,20 @@ test('formatConfigHelp lists every field with its flag, type and default', () =>
   assert.match(help, /--arch <gpt2\|llama> +model architecture .*\(default: "gpt2"\)/);
   assert.match(help, /--resume \[path\] +resume: .*\(default: false\)/);
   assert.match(help, /--kv-heads <integer> +llama only: [^(]*\(default: heads\)$/m);
+});
+
+test('a config file may group keys in model/objective sections and spell them seq-len, seq_len or seqLen', () => {
+  const y = parseConfigText('arch: gpt2\nseq-len: 64\nmax_steps: 10\nmodel:\n  layers: 3\n  hidden: 96\n  heads: 3\nobjective:\n  name: clm\n  blocks: windows\n', 'run.yaml');
+  const c = resolveConfig(y, {});
+  assert.equal(c.seqLen, 64);
+  assert.equal(c.maxSteps, 10);
+  assert.deepEqual([c.model.layers, c.model.heads], [3, 3]);
+  assert.equal(c.objective.name, 'clm');
+  assert.equal(c.objective.blocks, 'windows');
+  assert.throws(() => parseConfigText('model:\n  lr: 1\n', 'run.yaml'), msg(/run\.yaml: "model\.lr": belongs at the top level/));
+});
+
+test('an objective the architecture cannot train fails with one line naming the valid ones', () => {
+  assert.throws(() => resolveConfig(undefined, { arch: 'gpt2', objective: 'mlm+nsp' }), (e: Error) => e.message === '--arch gpt2 cannot train --objective mlm+nsp; valid objectives for gpt2: clm');
+  assert.throws(() => resolveConfig(undefined, { arch: 'bertish' }), msg(/--arch: expected one of gpt2, llama.*bertish/));
 });

@@ -9,11 +9,11 @@ import * as F from '../../src/graph/index.js';
 import { nodeBackend } from '../../src/runtime/node.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
-import { pretrainCausalLM } from '../../src/train/pretrain.js';
+import { pretrain } from '../../src/train/pretrain.js';
 import { resolveConfig } from '../../src/cli/config.js';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
 import { parseGpt2Config } from '../../src/io/hf-config.js';
-import type { TrainConfig } from '../../src/train/config.js';
+import type { FlatTrainConfig, TrainConfig } from '../../src/train/config.js';
 
 function corpus(dir: string): string {
   const words = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'to', 'house', 'red', 'big', 'small'];
@@ -27,7 +27,7 @@ function corpus(dir: string): string {
   return file;
 }
 
-function config(dir: string, out: string, extra: Partial<TrainConfig> = {}): TrainConfig {
+function config(dir: string, out: string, extra: Partial<FlatTrainConfig> = {}): TrainConfig {
   return resolveConfig(undefined, {
     corpus: corpus(dir), out, vocabSize: 300, layers: 1, hidden: 32, heads: 2, seqLen: 16, batchSize: 4,
     maxSteps: 6, warmup: 2, lr: 3e-3, evalEvery: 3, evalBatches: 1, saveEvery: 100, keepLast: 2, seed: 5, dropout: 0.1,
@@ -37,13 +37,13 @@ function config(dir: string, out: string, extra: Partial<TrainConfig> = {}): Tra
 
 test('a run interrupted after 3 steps and resumed gives the same losses as an uninterrupted run', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pretrain-resume-'));
-  const full = await pretrainCausalLM(config(dir, path.join(dir, 'a')), { backend: nodeBackend, progress: false, log: () => {} });
+  const full = await pretrain(config(dir, path.join(dir, 'a')), { backend: nodeBackend, progress: false, log: () => {} });
   assert.equal(full.losses.length, 6);
-  const first = await pretrainCausalLM(config(dir, path.join(dir, 'b')), { backend: nodeBackend, progress: false, log: () => {}, stopAfter: 3 });
+  const first = await pretrain(config(dir, path.join(dir, 'b')), { backend: nodeBackend, progress: false, log: () => {}, stopAfter: 3 });
   assert.equal(first.stoppedBy, 'stopAfter');
   assert.ok(existsSync(path.join(dir, 'b', 'checkpoint-3', 'optimizer.safetensors')), 'checkpoint-3 has the optimizer state');
   // The seed flag differs on purpose: a resumed run keeps the seed its checkpoint records.
-  const rest = await pretrainCausalLM(config(dir, path.join(dir, 'b'), { resume: true, seed: 99 }), { backend: nodeBackend, progress: false, log: () => {} });
+  const rest = await pretrain(config(dir, path.join(dir, 'b'), { resume: true, seed: 99 }), { backend: nodeBackend, progress: false, log: () => {} });
   assert.deepEqual([...first.losses, ...rest.losses], full.losses, 'losses of the resumed run equal the uninterrupted run bit for bit');
   assert.equal(rest.lastEval?.loss, full.lastEval?.loss);
 
@@ -60,9 +60,9 @@ test('a run interrupted after 3 steps and resumed gives the same losses as an un
 test('random-window blocks (nanoGPT) resume exactly too', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pretrain-windows-'));
   const opts = { blocks: 'windows' as const, maxSteps: 4, evalEvery: 0 };
-  const full = await pretrainCausalLM(config(dir, path.join(dir, 'a'), opts), { backend: nodeBackend, progress: false, log: () => {} });
-  const first = await pretrainCausalLM(config(dir, path.join(dir, 'b'), opts), { backend: nodeBackend, progress: false, log: () => {}, stopAfter: 2 });
-  const rest = await pretrainCausalLM(config(dir, path.join(dir, 'b'), { ...opts, resume: true }), { backend: nodeBackend, progress: false, log: () => {} });
+  const full = await pretrain(config(dir, path.join(dir, 'a'), opts), { backend: nodeBackend, progress: false, log: () => {} });
+  const first = await pretrain(config(dir, path.join(dir, 'b'), opts), { backend: nodeBackend, progress: false, log: () => {}, stopAfter: 2 });
+  const rest = await pretrain(config(dir, path.join(dir, 'b'), { ...opts, resume: true }), { backend: nodeBackend, progress: false, log: () => {} });
   assert.deepEqual([...first.losses, ...rest.losses], full.losses);
 });
 
@@ -79,7 +79,7 @@ test('a non-finite loss stops training and points at the last good checkpoint', 
   const saved: string[] = [];
   const trainer = new Trainer(nodeBackend, store, {
     trainLoss: (g) => F.sumAll(F.sqrt(g.param('w', [1]))),
-    evalLoss: (g) => F.sumAll(F.sqrt(g.param('w', [1]))),
+    evalOutputs: (g) => ({ loss: F.sumAll(F.sqrt(g.param('w', [1]))) }),
     train: { next: () => ({}), state: () => null, restore: () => {} },
     tokensPerMicroBatch: 1,
     save: async (d) => {

@@ -1,0 +1,15 @@
+// The inference graphs written with a finished model, by family: what transformers.js loads from the checkpoint
+// folder. One place, so the pretraining pipeline needs no model names.
+import type { ModelFamily, PretrainingModel } from '../models/registry.js';
+import type { ParameterStore } from '../runtime/store.js';
+import type { CausalLM } from '../models/index.js';
+import { exportDecoderOnnx } from './decoder-graph.js';
+
+export function onnxExports(family: ModelFamily, model: PretrainingModel, store: ParameterStore): Record<string, Uint8Array> {
+  switch (family) {
+    case 'decoder':
+      return { 'onnx/model.onnx': exportDecoderOnnx(model as unknown as CausalLM, store) };
+    default:
+      return {};
+  }
+}

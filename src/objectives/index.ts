@@ -1,0 +1,2 @@
+// Every objective, registered by importing its file.
+import './clm.js';

@@ -1,0 +1,52 @@
+// Loading a saved model by its config.json's model_type, for eval, fill-mask, fine-tuning and prediction: a
+// checkpoint folder, or a run folder (its finished model at the root, else its newest checkpoint-<step>).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { latestCheckpoint, loadCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
+import type { HfConfig } from '../io/hf-config.js';
+import '../models/index.js';
+import { getModel, type HeadName, type ModelEntry, type PretrainingModel } from '../models/registry.js';
+import '../objectives/index.js';
+import { getObjective } from '../objectives/objective.js';
+import { storeFromWeights, type ParameterStore } from '../runtime/store.js';
+import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
+
+export async function resolveModelDir(dir: string): Promise<string> {
+  if (!existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);
+  if (existsSync(path.join(dir, 'config.json'))) return dir;
+  const last = await latestCheckpoint(dir);
+  if (!last) throw new Error(`--model ${dir}: neither a checkpoint (no config.json) nor a run folder with checkpoint-<step> folders`);
+  return last;
+}
+
+export interface LoadedModel {
+  dir: string;
+  entry: ModelEntry;
+  hf: HfConfig;
+  model: PretrainingModel;
+  store: ParameterStore;
+  tokenizer: Tokenizer;
+  checkpoint: LoadedCheckpoint;
+  /** The pretraining objective whose heads the checkpoint carries (the first of the model's objectives that fits). */
+  objective: string;
+}
+
+/**
+ * A saved model with the heads of `objective` (default: the first of the model's objectives whose head weights
+ * the checkpoint holds). Every weight is checked by name and shape against config.json.
+ */
+export async function loadPretrained(dirOrRun: string, opts: { objective?: string } = {}): Promise<LoadedModel> {
+  const dir = await resolveModelDir(dirOrRun);
+  const ck = await loadCheckpoint(dir, { requireTokenizer: true, skipOptimizer: true });
+  const entry = getModel(ck.config.model_type);
+  const fits = (heads: readonly HeadName[]) => entry.build(ck.config, { heads }).parameters().every((p) => ck.weights.has(p.name));
+  const objective = opts.objective ?? entry.objectives.find((o) => fits(getObjective(o).heads));
+  if (!objective) throw new Error(`${dir}: the weights carry the heads of none of ${ck.config.model_type}'s objectives (${entry.objectives.join(', ')})`);
+  if (!entry.objectives.includes(objective)) throw new Error(`--objective ${objective}: a ${ck.config.model_type} model has the objectives ${entry.objectives.join(', ')}`);
+  const model = entry.build(ck.config, { heads: getObjective(objective).heads });
+  const store = storeFromWeights(model.parameters(), ck.weights, path.join(dir, 'model.safetensors'));
+  const tokenizer = loadTokenizer(dir);
+  const vocab = (ck.config as { vocab_size: number }).vocab_size;
+  if (tokenizer.vocabSize > vocab) throw new Error(`${dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${vocab}`);
+  return { dir, entry, hf: ck.config, model, store, tokenizer, checkpoint: ck, objective };
+}
