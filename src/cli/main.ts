@@ -13,6 +13,7 @@ import { evalCommand, type EvalFlags } from './eval.js';
 import { intArg } from './args.js';
 import { registerFinetuneCommands } from './finetune.js';
 import { registerGenerateCommand } from './generate.js';
+import { registerFillMaskCommand } from './fill-mask.js';
 import { paradigmDefaults, runParadigm } from '../experiments/paradigm.js';
 
 /** A run's saved settings (train_config.json), absent when the file is; a corrupt file is an error. */
@@ -128,6 +129,7 @@ program
   });
 
 registerGenerateCommand(program, fail);
+registerFillMaskCommand(program, fail);
 registerFinetuneCommands(program, fail);
 registerTokenizerCommands(program);
 registerDataCommands(program);

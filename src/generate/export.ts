@@ -4,11 +4,14 @@ import type { ModelFamily, PretrainingModel } from '../models/registry.js';
 import type { ParameterStore } from '../runtime/store.js';
 import type { CausalLM } from '../models/index.js';
 import { exportDecoderOnnx } from './decoder-graph.js';
+import { exportEncoderOnnx, type MaskedLM } from './encoder-graph.js';
 
 export function onnxExports(family: ModelFamily, model: PretrainingModel, store: ParameterStore): Record<string, Uint8Array> {
   switch (family) {
     case 'decoder':
       return { 'onnx/model.onnx': exportDecoderOnnx(model as unknown as CausalLM, store) };
+    case 'encoder':
+      return { 'onnx/model.onnx': exportEncoderOnnx(model as unknown as MaskedLM, store) };
     default:
       return {};
   }

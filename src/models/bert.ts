@@ -10,8 +10,7 @@ import * as F from '../graph/index.js';
 import { parseBertConfig, type HfBertConfig, type HfConfig } from '../io/hf-config.js';
 import { Ctx, Embedding, LayerNorm, Linear, MLP, Module, MultiHeadAttention, Param, activate, paddingMask } from '../nn/index.js';
 import type { HeadName } from '../objectives/objective.js';
-import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import { headLoss, registerModel, type HeadOutputs, type ModelSize, type PretrainingModel } from './registry.js';
+import { headLoss, registerModel, type HeadOutputs, type ModelSize, type ModelTokens, type PretrainingModel } from './registry.js';
 
 /** Our (camelCase) BERT config; RoBERTa uses the same one. */
 export interface BertConfig {
@@ -468,7 +467,7 @@ export function bertConfigToHf(c: BertConfig, extra: Record<string, unknown> = {
 }
 
 /** The config a ModelSize asks for (shared with RoBERTa, which adds its position offset). */
-export function bertSizeConfig(size: ModelSize, tok: Tokenizer, pad: number, positions = size.positions): BertConfig {
+export function bertSizeConfig(size: ModelSize, tok: ModelTokens, pad: number, positions = size.positions): BertConfig {
   if (size.kvHeads !== undefined && size.kvHeads !== size.heads) throw new Error('bert: grouped-query attention (kvHeads) is not supported');
   return bertConfig({
     vocabSize: tok.vocabSize, hiddenSize: size.hidden, numHiddenLayers: size.layers, numAttentionHeads: size.heads,

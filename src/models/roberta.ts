@@ -174,6 +174,9 @@ registerModel({
   family: 'encoder',
   objectives: ['mlm', 'span'],
   tokenizer: 'bpe',
+  tokenizerStyle: 'roberta',
+  // RoBERTa's optimisation (Liu et al. 2019, table 9): Adam beta2 0.98, eps 1e-6, weight decay 0.01, linear decay.
+  recipe: { beta2: 0.98, eps: 1e-6, weightDecay: 0.01, decay: 'linear' },
   newConfig: (size, tok) => {
     const s = tok.specialIds;
     const pad = s.pad ?? 1;
