@@ -116,9 +116,10 @@ export function checkPairing(modelType: string, objective: string): void {
  */
 export function headLoss(head: string, logits: Tensor, labels: Tensor): { loss: Tensor; stats: Record<string, Tensor> } {
   const [, c] = logits.shape;
-  const loss = F.crossEntropy(logits, labels);
   const valid = F.cast(F.not(F.equal(labels, -100)), 'float32');
   const count = F.sumAll(valid);
+  // A batch in which nothing is predicted (no masked token, no span target) adds 0, not NaN (the mean of nothing).
+  const loss = F.where(F.greater(count, 0), F.crossEntropy(logits, labels), 0);
   // logit of the label >= every logit: the argmax (ties count as correct, which float logits make negligible).
   const safe = F.where(F.equal(labels, -100), 0, labels);
   const rows = F.arange(logits.graph, logits.shape[0]);

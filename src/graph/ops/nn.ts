@@ -3,7 +3,7 @@ import { isFloat } from '../dtype.js';
 import { broadcastShapes, dimEq, numel, shapeStr, type Dim } from '../shape.js';
 import type { Attrs, Node, OpDef, Tensor } from '../tensor.js';
 import {
-  add, bitwiseXor, cast, div, equal, exp, greaterOrEqual, mod, mul, neg, not, rsqrt, sub, where,
+  add, bitwiseXor, cast, div, equal, exp, greaterOrEqual, maximum, mod, mul, neg, not, rsqrt, sub, where,
 } from './elementwise.js';
 import { reduceMean, reduceSum } from './reduce.js';
 import { arange, reshape, scatterElementsAdd, sumTo, transposeLast2, unsqueeze } from './shape.js';
@@ -153,7 +153,8 @@ export const CrossEntropy: OpDef<CeAttrs> = {
     // row's label with a scatter, never building the [N, C] one-hot. Ignored rows point at column 0 with weight 0.
     const isValid = not(equal(labels, n.attrs.ignoreIndex));
     const valid = cast(isValid, logits.dtype);
-    const weight = unsqueeze(mul(div(valid, reduceSum(valid, 0)), dLoss), 1);
+    // A batch with every label ignored has no loss to follow: its gradient is 0, not 0/0.
+    const weight = unsqueeze(mul(div(valid, maximum(reduceSum(valid, 0), 1)), dLoss), 1);
     const target = unsqueeze(where(isValid, labels, 0), 1);
     return [scatterElementsAdd(mul(exp(logProb), weight), target, neg(weight), 1)];
   },
