@@ -1,0 +1,7 @@
+// The objectives: importing this file registers every encoder objective (mlm, mlm+nsp, span) with the registry in
+// objective.ts, and re-exports their public functions.
+export * from './objective.js';
+export * from './masking.js';
+export * from './mlm.js';
+export * from './nsp.js';
+export * from './span.js';
