@@ -1,2 +1,8 @@
-// Every objective, registered by importing its file.
-import './clm.js';
+// The objectives: importing this file registers every objective (clm, mlm, mlm+nsp, span) with the registry in
+// objective.ts, and re-exports their public functions.
+export * from './objective.js';
+export * from './clm.js';
+export * from './masking.js';
+export * from './mlm.js';
+export * from './nsp.js';
+export * from './span.js';
