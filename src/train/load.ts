@@ -27,12 +27,12 @@ export interface LoadedModel {
   store: ParameterStore;
   tokenizer: Tokenizer;
   checkpoint: LoadedCheckpoint;
-  /** The pretraining objective whose heads the checkpoint carries (the first of the model's objectives that fits). */
+  /** The pretraining objective whose heads the checkpoint carries (the one with the most heads that fits). */
   objective: string;
 }
 
 /**
- * A saved model with the heads of `objective` (default: the first of the model's objectives whose head weights
+ * A saved model with the heads of `objective` (default: the model's objective with the most heads whose weights
  * the checkpoint holds). Every weight is checked by name and shape against config.json.
  */
 export async function loadPretrained(dirOrRun: string, opts: { objective?: string } = {}): Promise<LoadedModel> {
@@ -40,7 +40,9 @@ export async function loadPretrained(dirOrRun: string, opts: { objective?: strin
   const ck = await loadCheckpoint(dir, { requireTokenizer: true, skipOptimizer: true });
   const entry = getModel(ck.config.model_type);
   const fits = (heads: readonly HeadName[]) => entry.build(ck.config, { heads }).parameters().every((p) => ck.weights.has(p.name));
-  const objective = opts.objective ?? entry.objectives.find((o) => fits(getObjective(o).heads));
+  // The objective with the most heads the weights carry: a SpanBERT checkpoint is evaluated with its SBO head.
+  const fitting = entry.objectives.filter((o) => fits(getObjective(o).heads));
+  const objective = opts.objective ?? fitting.sort((a, b) => getObjective(b).heads.length - getObjective(a).heads.length)[0];
   if (!objective) throw new Error(`${dir}: the weights carry the heads of none of ${ck.config.model_type}'s objectives (${entry.objectives.join(', ')})`);
   if (!entry.objectives.includes(objective)) throw new Error(`--objective ${objective}: a ${ck.config.model_type} model has the objectives ${entry.objectives.join(', ')}`);
   const model = entry.build(ck.config, { heads: getObjective(objective).heads });
