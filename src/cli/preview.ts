@@ -1,0 +1,320 @@
+// `pretrain preview`: show what a pretraining objective does to a few real examples: every token, which were
+// replaced by [MASK], by a random token (original -> new), kept but predicted, span boundaries, segments A/B and the
+// NSP label. ANSI colours on a terminal, plain markers otherwise, or one JSON object with --json.
+// Library code: no process.exit; errors are thrown for the CLI to report.
+import { dirname } from 'node:path';
+import { readCorpus } from '../data/corpus.js';
+import type { DocumentSource, TokenDocument } from '../data/types.js';
+import type { JsonValue } from '../io/json.js';
+import { getModel } from '../models/registry.js';
+import { getObjective, type ObjectiveOptions } from '../objectives/index.js';
+import type { Batch } from '../runtime/step.js';
+import { addedToken, loadTokenizer, syncDecoder, tokenizerFromJson, trainTokenizerAsync, type Tokenizer, type TokenizerKind, type TrainedTokenizer } from '../tokenizers/index.js';
+
+export interface PreviewOptions {
+  arch: string;
+  objective: string;
+  corpus: string;
+  n: number;
+  seqLen: number;
+  /** A tokenizer folder (or its tokenizer.json); default: train a small one of the kind the model wants. */
+  tokenizer?: string;
+  seed: number;
+  json: boolean;
+  color: boolean;
+  /** Other objective options (masking rule, whole-word, packing, ...); defaults as docs/objectives.md. */
+  overrides?: Partial<ObjectiveOptions>;
+  /** Where the output goes; default process.stdout. */
+  write?: (s: string) => void;
+}
+
+/** Objective defaults from docs/objectives.md (the CLI's config table may override them). */
+export const PREVIEW_DEFAULTS: Omit<ObjectiveOptions, 'seqLen' | 'batchSize' | 'seed'> = {
+  maskProb: 0.15,
+  selection: 'bernoulli',
+  maxPredictions: 20,
+  wholeWord: false,
+  masking: 'dynamic',
+  dupeFactor: 10,
+  packing: 'full-sentences',
+  shortSeqProb: 0.1,
+  spanP: 0.2,
+  spanMaxWords: 10,
+  sboWeight: 1,
+};
+
+export type PreviewKind = 'none' | 'mask' | 'random' | 'keep';
+
+export interface PreviewToken {
+  /** The original token's text. */
+  text: string;
+  /** The text of what the model is fed (differs for mask and random). */
+  input: string;
+  kind: PreviewKind;
+  special: boolean;
+  /** Segment: 0 = A (and [CLS]), 1 = B. */
+  segment: number;
+}
+
+export interface PreviewSpan {
+  start: number;
+  end: number;
+  kind: Exclude<PreviewKind, 'none'>;
+}
+
+export interface PreviewExample {
+  tokens: PreviewToken[];
+  inputIds: number[];
+  labels: number[];
+  tokenTypeIds?: number[];
+  /** 0 = IsNext, 1 = random B. */
+  nspLabel?: number;
+  /** Masked spans (span objective): maximal runs of predicted positions. */
+  spans?: PreviewSpan[];
+  /** SBO targets: boundary positions, offset in the span, original id. */
+  sbo?: Array<{ left: number; right: number; position: number; label: number }>;
+}
+
+function column(b: Batch, name: string, row: number): number[] | undefined {
+  const t = b[name];
+  if (!t) return undefined;
+  const width = t.shape.length > 1 ? t.shape[1]! : 1;
+  return Array.from((t.data as BigInt64Array).subarray(row * width, (row + 1) * width), Number);
+}
+
+/**
+ * The examples of a batch, for display: `text(id)` renders one token, `isSpecial(id)` tells special ids,
+ * `maskId` is the [MASK] id. Padding (attention_mask 0) is left out.
+ */
+export function previewExamples(b: Batch, text: (id: number) => string, isSpecial: (id: number) => boolean, maskId: number): PreviewExample[] {
+  const ids = b['input_ids'];
+  if (!ids) throw new Error('preview: the batch has no input_ids');
+  const [B] = ids.shape as [number, number];
+  const out: PreviewExample[] = [];
+  for (let r = 0; r < B; r++) {
+    const inp = column(b, 'input_ids', r)!;
+    const lab = column(b, 'labels', r) ?? inp.map(() => -100);
+    const att = column(b, 'attention_mask', r) ?? inp.map(() => 1);
+    const types = column(b, 'token_type_ids', r);
+    const len = att.reduce((n, x) => n + (x ? 1 : 0), 0);
+    const tokens: PreviewToken[] = [];
+    for (let i = 0; i < len; i++) {
+      const predicted = lab[i]! !== -100;
+      const orig = predicted ? lab[i]! : inp[i]!;
+      const kind: PreviewKind = !predicted ? 'none' : inp[i] === maskId ? 'mask' : inp[i] === orig ? 'keep' : 'random';
+      tokens.push({ text: text(orig), input: text(inp[i]!), kind, special: isSpecial(orig), segment: types?.[i] ?? 0 });
+    }
+    const ex: PreviewExample = { tokens, inputIds: inp.slice(0, len), labels: lab.slice(0, len) };
+    if (types) ex.tokenTypeIds = types.slice(0, len);
+    const nsp = column(b, 'next_sentence_label', r);
+    if (nsp) ex.nspLabel = nsp[0]!;
+    const sboLab = column(b, 'sbo_labels', r);
+    if (sboLab) {
+      const L = column(b, 'sbo_left', r)!, R = column(b, 'sbo_right', r)!, P = column(b, 'sbo_position', r)!;
+      ex.sbo = [];
+      sboLab.forEach((y, k) => y !== -100 && ex.sbo!.push({ left: L[k]!, right: R[k]!, position: P[k]!, label: y }));
+      // Merged spans are separated by at least one unpredicted token, so they are the runs of predicted positions.
+      ex.spans = [];
+      for (let i = 0; i < len; i++) {
+        if (tokens[i]!.kind === 'none') continue;
+        let j = i;
+        while (j + 1 < len && tokens[j + 1]!.kind !== 'none') j++;
+        const ks = tokens.slice(i, j + 1).map((t) => t.kind);
+        // A random token that happens to equal the original reads as kept: a span with any random token is random.
+        const kind = ks.includes('random') ? 'random' : ks.includes('mask') ? 'mask' : 'keep';
+        ex.spans.push({ start: i, end: j, kind });
+        i = j;
+      }
+    }
+    out.push(ex);
+  }
+  return out;
+}
+
+const ANSI = {
+  reset: '\x1b[0m',
+  mask: '\x1b[1;37;41m',
+  orig: '\x1b[2m',
+  random: '\x1b[1;33m',
+  keep: '\x1b[4;32m',
+  span: '\x1b[1;36m',
+  special: '\x1b[2;35m',
+  head: '\x1b[1m',
+};
+
+export interface FormatOptions {
+  color: boolean;
+  json: boolean;
+  /** Extra fields for the JSON header and the text title (objective, arch, ...). */
+  info?: { [k: string]: JsonValue };
+}
+
+function exampleJson(e: PreviewExample): JsonValue {
+  const o: { [k: string]: JsonValue } = {
+    tokens: e.tokens.map((t) => t.text),
+    input_tokens: e.tokens.map((t) => t.input),
+    kinds: e.tokens.map((t) => t.kind),
+    input_ids: e.inputIds,
+    labels: e.labels,
+  };
+  if (e.tokenTypeIds) o['token_type_ids'] = e.tokenTypeIds;
+  if (e.nspLabel !== undefined) o['next_sentence_label'] = e.nspLabel;
+  if (e.spans) o['spans'] = e.spans.map((s) => ({ start: s.start, end: s.end, kind: s.kind }));
+  if (e.sbo) o['sbo'] = e.sbo.map((s) => ({ left: s.left, right: s.right, position: s.position, label: s.label }));
+  return o;
+}
+
+/** Text (plain or coloured) or JSON for the examples; pure, so it can be tested. */
+export function formatPreview(examples: readonly PreviewExample[], o: FormatOptions): string {
+  if (o.json) return `${JSON.stringify({ ...(o.info ?? {}), examples: examples.map(exampleJson) })}\n`;
+  const c = (code: string, s: string): string => (o.color ? `${code}${s}${ANSI.reset}` : s);
+  const lines: string[] = [];
+  if (o.info) lines.push(c(ANSI.head, Object.entries(o.info).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('  ')));
+  lines.push(
+    o.color
+      ? `legend: ${c(ANSI.mask, '[MASK]')}${c(ANSI.orig, '(original)')}  ${c(ANSI.random, 'original->random')}  ${c(ANSI.keep, 'kept, predicted')}  ${c(ANSI.span, '[[')} span ${c(ANSI.span, ']]')}`
+      : 'legend: [MASK](original)  {original->random}  <kept, predicted>  [[ span ]]',
+  );
+  examples.forEach((e, k) => {
+    const predicted = e.tokens.filter((t) => t.kind !== 'none').length;
+    let title = `--- example ${k + 1}: ${e.tokens.length} tokens, ${predicted} predicted`;
+    if (e.nspLabel !== undefined) title += `, NSP ${e.nspLabel === 0 ? 'IsNext (label 0)' : 'NotNext, random B (label 1)'}`;
+    if (e.spans) title += `, ${e.spans.length} spans, ${e.sbo?.length ?? 0} SBO targets`;
+    lines.push(c(ANSI.head, title));
+    const starts = new Set(e.spans?.map((s) => s.start));
+    const ends = new Set(e.spans?.map((s) => s.end));
+    const render = (t: PreviewToken, i: number): string => {
+      let s: string;
+      if (t.kind === 'mask') s = o.color ? `${c(ANSI.mask, t.input)}${c(ANSI.orig, `(${t.text})`)}` : `${t.input}(${t.text})`;
+      else if (t.kind === 'random') s = o.color ? c(ANSI.random, `${t.text}->${t.input}`) : `{${t.text}->${t.input}}`;
+      else if (t.kind === 'keep') s = o.color ? c(ANSI.keep, t.text) : `<${t.text}>`;
+      else s = t.special ? c(ANSI.special, t.text) : t.text;
+      if (starts.has(i)) s = `${c(ANSI.span, '[[')}${s}`;
+      if (ends.has(i)) s = `${s}${c(ANSI.span, ']]')}`;
+      return s;
+    };
+    if (e.tokenTypeIds && e.nspLabel !== undefined) {
+      for (const seg of [0, 1]) {
+        const parts = e.tokens.map((t, i) => (t.segment === seg ? render(t, i) : undefined)).filter((x): x is string => x !== undefined);
+        lines.push(`${seg === 0 ? 'A' : 'B'}: ${parts.join(' ')}`);
+      }
+    } else lines.push(e.tokens.map(render).join(' '));
+    if (e.sbo?.length) {
+      const bySpan = new Map<string, number>();
+      for (const t of e.sbo) bySpan.set(`${t.left}..${t.right}`, (bySpan.get(`${t.left}..${t.right}`) ?? 0) + 1);
+      lines.push(
+        `SBO: ${[...bySpan].map(([k, n]) => {
+          const [l, r] = k.split('..').map(Number) as [number, number];
+          return `${e.tokens[l]?.text ?? l} _${n}_ ${e.tokens[r]?.text ?? r}`;
+        }).join(' | ')}`,
+      );
+    }
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+/** The tokenizer kind a model trains: from the model registry, else the usual one for known architectures. */
+export function tokenizerKindFor(arch: string): TokenizerKind {
+  try {
+    return getModel(arch).tokenizer;
+  } catch {
+    const known: Record<string, TokenizerKind> = { bert: 'wordpiece', roberta: 'bpe', spanbert: 'wordpiece', gpt2: 'bpe', llama: 'bpe', t5: 'unigram' };
+    const k = known[arch];
+    if (!k) throw new Error(`preview: unknown --arch ${arch} (known: ${Object.keys(known).join(', ')})`);
+    return k;
+  }
+}
+
+/**
+ * The GPT-2 style BPE trainer writes only <|endoftext|>; an encoder objective also needs padding and [MASK]. Add
+ * `<pad>` and `<mask>` (RoBERTa's names) after the vocabulary when they are missing.
+ */
+export function withEncoderSpecials(t: TrainedTokenizer): TrainedTokenizer {
+  const cfg = { ...t.tokenizerConfig };
+  const json = { ...t.tokenizerJson, added_tokens: [...t.tokenizerJson.added_tokens], model: { ...t.tokenizerJson.model } };
+  const vocab = json.model['vocab'];
+  if (!vocab || typeof vocab !== 'object' || Array.isArray(vocab)) return t;
+  const v = { ...vocab };
+  let next = Math.max(...json.added_tokens.map((a) => a.id), ...Object.values(v).map((x) => (typeof x === 'number' ? x : -1))) + 1;
+  for (const [field, content] of [['pad_token', '<pad>'], ['mask_token', '<mask>']] as const) {
+    if (cfg[field] !== undefined) continue;
+    v[content] = next;
+    json.added_tokens.push(addedToken(next, content));
+    cfg[field] = content;
+    next++;
+  }
+  json.model['vocab'] = v;
+  return { ...t, tokenizerJson: json, tokenizerConfig: cfg };
+}
+
+/** A small tokenizer for previews: up to `maxDocs` documents of the corpus, `vocabSize` entries. */
+async function previewTokenizer(kind: TokenizerKind, corpus: string, vocabSize = 4000, maxDocs = 200): Promise<Tokenizer> {
+  async function* texts(): AsyncGenerator<string> {
+    let n = 0;
+    for await (const d of readCorpus(corpus)) {
+      yield d.text;
+      if (++n >= maxDocs) return;
+    }
+  }
+  let trained = await trainTokenizerAsync(kind, texts(), { vocabSize });
+  if (kind === 'bpe') trained = withEncoderSpecials(trained);
+  return tokenizerFromJson(trained.tokenizerJson, trained.tokenizerConfig);
+}
+
+/** The first documents of a corpus, tokenised in memory, until `minTokens` tokens and `minDocs` documents. */
+export async function encodeDocuments(tok: Tokenizer, corpus: string, minTokens: number, minDocs: number): Promise<DocumentSource> {
+  const pre = tok.json.pre_tokenizer;
+  const spaced = !!pre && typeof pre === 'object' && !Array.isArray(pre) && pre['type'] === 'ByteLevel' && pre['add_prefix_space'] !== true;
+  const docs: TokenDocument[] = [];
+  let tokens = 0;
+  for await (const d of readCorpus(corpus)) {
+    const ids = await tok.encodeIdsBatch(d.sentences.map((s, i) => (spaced && i > 0 ? ` ${s}` : s)));
+    const bounds = [0];
+    const flat: number[] = [];
+    for (const s of ids) {
+      flat.push(...s);
+      bounds.push(flat.length);
+    }
+    if (!flat.length) continue;
+    docs.push({ tokens: Uint32Array.from(flat), sentenceBounds: Uint32Array.from(bounds) });
+    tokens += flat.length;
+    if (tokens >= minTokens && docs.length >= minDocs) break;
+  }
+  if (!docs.length) throw new Error(`preview: the corpus ${corpus} gives no tokens`);
+  return { documentCount: docs.length, tokenCount: tokens, document: (i) => docs[i]! };
+}
+
+/** Run the objective on `n` real examples of the corpus and print them. */
+export async function previewCommand(opts: PreviewOptions): Promise<void> {
+  const write = opts.write ?? ((s: string) => void process.stdout.write(s));
+  if (!(Number.isInteger(opts.n) && opts.n >= 1)) throw new Error(`preview: -n must be an integer >= 1, got ${opts.n}`);
+  const objective = getObjective(opts.objective);
+  const kind = opts.tokenizer ? undefined : tokenizerKindFor(opts.arch);
+  const tok = opts.tokenizer
+    ? loadTokenizer(opts.tokenizer.endsWith('.json') ? dirname(opts.tokenizer) : opts.tokenizer)
+    : await previewTokenizer(kind!, opts.corpus);
+  const o: ObjectiveOptions = { ...PREVIEW_DEFAULTS, ...opts.overrides, seqLen: opts.seqLen, batchSize: opts.n, seed: opts.seed };
+  const docs = await encodeDocuments(tok, opts.corpus, 4 * opts.n * opts.seqLen, 3);
+  const [batch] = objective.evalBatches(docs, tok, o, 1);
+  if (!batch) throw new Error('preview: the objective produced no batch');
+  const decode = syncDecoder(tok);
+  const special = new Set(tok.allSpecialIds);
+  const text = (id: number): string => {
+    if (special.has(id)) return tok.idToToken(id) ?? `<${id}>`;
+    const raw = tok.idToToken(id) ?? `<${id}>`;
+    if (tok.kind !== 'bpe') return raw;
+    // Byte-level pieces: decoded bytes; a piece that does not begin a word is shown WordPiece-style as ##piece.
+    const s = decode([id]);
+    return tok.wordStarts[id] ? s.replace(/^ /, '') : `##${s}`;
+  };
+  const mask = tok.specialIds.mask ?? -1;
+  const examples = previewExamples(batch, text, (id) => special.has(id), mask);
+  const info: { [k: string]: JsonValue } = {
+    objective: objective.name,
+    arch: opts.arch,
+    tokenizer: opts.tokenizer ?? `${kind} (trained on ${opts.corpus}, vocabulary ${tok.vocabSize})`,
+    seq_len: opts.seqLen,
+    seed: opts.seed,
+  };
+  write(formatPreview(examples, { color: opts.color && !opts.json, json: opts.json, info }));
+}
