@@ -14,6 +14,7 @@ import { intArg } from './args.js';
 import { registerFinetuneCommands } from './finetune.js';
 import { registerGenerateCommand } from './generate.js';
 import { registerFillMaskCommand } from './fill-mask.js';
+import { previewCommand } from './preview.js';
 import { paradigmDefaults, runParadigm } from '../experiments/paradigm.js';
 
 /** A run's saved settings (train_config.json), absent when the file is; a corrupt file is an error. */
@@ -123,6 +124,32 @@ program
         heads: n('heads'), vocabSize: n('vocabSize'), perLabel: list('perLabel'), perLabelCategory: list('perLabelCategory'),
         seed: Number(f.seed), resume: f.resume === true,
       }, nodeBackend);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command('preview')
+  .description('show what a pretraining objective does to real examples: masked, replaced and kept tokens, spans, segments A/B and the NSP label')
+  .option('--arch <arch>', `model architecture (${CONFIG_FIELDS.arch.choices!.join(', ')})`, 'bert')
+  .option('--objective <name>', "the objective (default: the architecture's own)")
+  .option('--corpus <spec>', 'corpus spec: brown, a .txt/.jsonl file, a folder or a glob', 'brown')
+  .option('-n, --n <n>', 'examples to show', '3')
+  .option('--seq-len <n>', 'tokens per example', '64')
+  .option('--tokenizer <dir>', 'tokenizer folder; default: train a small one of the kind the model wants')
+  .option('--whole-word', 'mask whole words', false)
+  .option('--selection <rule>', 'bernoulli, fixed or fairseq', 'bernoulli')
+  .option('--seed <n>', 'seed', '0')
+  .option('--json', 'print one JSON object', false)
+  .action(async (f: { arch: string; objective?: string; corpus: string; n: string; seqLen: string; tokenizer?: string; wholeWord: boolean; selection: string; seed: string; json: boolean }) => {
+    try {
+      const arch = resolveConfig(undefined, { arch: f.arch, objective: f.objective, selection: f.selection });
+      await previewCommand({
+        arch: f.arch, objective: arch.objective.name, corpus: f.corpus, n: intArg('-n', f.n), seqLen: intArg('--seq-len', f.seqLen, 8),
+        tokenizer: f.tokenizer, seed: intArg('--seed', f.seed, 0), json: f.json, color: process.stdout.isTTY === true,
+        overrides: { wholeWord: f.wholeWord, selection: arch.objective.selection },
+      });
     } catch (e) {
       fail(e);
     }

@@ -9,7 +9,9 @@ import type { JsonValue } from '../io/json.js';
 import { getModel } from '../models/registry.js';
 import { getObjective, type ObjectiveOptions } from '../objectives/index.js';
 import type { Batch } from '../runtime/step.js';
-import { addedToken, loadTokenizer, syncDecoder, tokenizerFromJson, trainTokenizerAsync, type Tokenizer, type TokenizerKind, type TrainedTokenizer } from '../tokenizers/index.js';
+import { loadTokenizer, syncDecoder, tokenizerFromJson, trainTokenizerAsync, type Tokenizer } from '../tokenizers/index.js';
+import { objectiveOptions } from '../train/pretrain.js';
+import { resolveConfig } from './config.js';
 
 export interface PreviewOptions {
   arch: string;
@@ -22,26 +24,11 @@ export interface PreviewOptions {
   seed: number;
   json: boolean;
   color: boolean;
-  /** Other objective options (masking rule, whole-word, packing, ...); defaults as docs/objectives.md. */
+  /** Other objective options (masking rule, whole-word, packing, ...); defaults as `pretrain train`'s. */
   overrides?: Partial<ObjectiveOptions>;
   /** Where the output goes; default process.stdout. */
   write?: (s: string) => void;
 }
-
-/** Objective defaults from docs/objectives.md (the CLI's config table may override them). */
-export const PREVIEW_DEFAULTS: Omit<ObjectiveOptions, 'seqLen' | 'batchSize' | 'seed'> = {
-  maskProb: 0.15,
-  selection: 'bernoulli',
-  maxPredictions: 20,
-  wholeWord: false,
-  masking: 'dynamic',
-  dupeFactor: 10,
-  packing: 'full-sentences',
-  shortSeqProb: 0.1,
-  spanP: 0.2,
-  spanMaxWords: 10,
-  sboWeight: 1,
-};
 
 export type PreviewKind = 'none' | 'mask' | 'random' | 'keep';
 
@@ -213,42 +200,9 @@ export function formatPreview(examples: readonly PreviewExample[], o: FormatOpti
   return `${lines.join('\n')}\n`;
 }
 
-/** The tokenizer kind a model trains: from the model registry, else the usual one for known architectures. */
-export function tokenizerKindFor(arch: string): TokenizerKind {
-  try {
-    return getModel(arch).tokenizer;
-  } catch {
-    const known: Record<string, TokenizerKind> = { bert: 'wordpiece', roberta: 'bpe', spanbert: 'wordpiece', gpt2: 'bpe', llama: 'bpe', t5: 'unigram' };
-    const k = known[arch];
-    if (!k) throw new Error(`preview: unknown --arch ${arch} (known: ${Object.keys(known).join(', ')})`);
-    return k;
-  }
-}
-
-/**
- * The GPT-2 style BPE trainer writes only <|endoftext|>; an encoder objective also needs padding and [MASK]. Add
- * `<pad>` and `<mask>` (RoBERTa's names) after the vocabulary when they are missing.
- */
-export function withEncoderSpecials(t: TrainedTokenizer): TrainedTokenizer {
-  const cfg = { ...t.tokenizerConfig };
-  const json = { ...t.tokenizerJson, added_tokens: [...t.tokenizerJson.added_tokens], model: { ...t.tokenizerJson.model } };
-  const vocab = json.model['vocab'];
-  if (!vocab || typeof vocab !== 'object' || Array.isArray(vocab)) return t;
-  const v = { ...vocab };
-  let next = Math.max(...json.added_tokens.map((a) => a.id), ...Object.values(v).map((x) => (typeof x === 'number' ? x : -1))) + 1;
-  for (const [field, content] of [['pad_token', '<pad>'], ['mask_token', '<mask>']] as const) {
-    if (cfg[field] !== undefined) continue;
-    v[content] = next;
-    json.added_tokens.push(addedToken(next, content));
-    cfg[field] = content;
-    next++;
-  }
-  json.model['vocab'] = v;
-  return { ...t, tokenizerJson: json, tokenizerConfig: cfg };
-}
-
-/** A small tokenizer for previews: up to `maxDocs` documents of the corpus, `vocabSize` entries. */
-async function previewTokenizer(kind: TokenizerKind, corpus: string, vocabSize = 4000, maxDocs = 200): Promise<Tokenizer> {
+/** A small tokenizer of the kind the model trains (RoBERTa's specials for roberta): up to `maxDocs` documents. */
+async function previewTokenizer(arch: string, corpus: string, vocabSize = 4000, maxDocs = 200): Promise<Tokenizer> {
+  const entry = getModel(arch);
   async function* texts(): AsyncGenerator<string> {
     let n = 0;
     for await (const d of readCorpus(corpus)) {
@@ -256,8 +210,7 @@ async function previewTokenizer(kind: TokenizerKind, corpus: string, vocabSize =
       if (++n >= maxDocs) return;
     }
   }
-  let trained = await trainTokenizerAsync(kind, texts(), { vocabSize });
-  if (kind === 'bpe') trained = withEncoderSpecials(trained);
+  const trained = await trainTokenizerAsync(entry.tokenizer, texts(), { vocabSize, style: entry.tokenizerStyle });
   return tokenizerFromJson(trained.tokenizerJson, trained.tokenizerConfig);
 }
 
@@ -288,12 +241,14 @@ export async function encodeDocuments(tok: Tokenizer, corpus: string, minTokens:
 export async function previewCommand(opts: PreviewOptions): Promise<void> {
   const write = opts.write ?? ((s: string) => void process.stdout.write(s));
   if (!(Number.isInteger(opts.n) && opts.n >= 1)) throw new Error(`preview: -n must be an integer >= 1, got ${opts.n}`);
-  const objective = getObjective(opts.objective);
-  const kind = opts.tokenizer ? undefined : tokenizerKindFor(opts.arch);
+  // The objective's options as `pretrain train` resolves them (defaults, the architecture's recipe), plus overrides.
+  const cfg = resolveConfig(undefined, { arch: opts.arch, objective: opts.objective, seqLen: opts.seqLen, batchSize: opts.n, seed: opts.seed });
+  const objective = getObjective(cfg.objective.name);
+  const kind = getModel(opts.arch).tokenizer;
   const tok = opts.tokenizer
     ? loadTokenizer(opts.tokenizer.endsWith('.json') ? dirname(opts.tokenizer) : opts.tokenizer)
-    : await previewTokenizer(kind!, opts.corpus);
-  const o: ObjectiveOptions = { ...PREVIEW_DEFAULTS, ...opts.overrides, seqLen: opts.seqLen, batchSize: opts.n, seed: opts.seed };
+    : await previewTokenizer(opts.arch, opts.corpus);
+  const o: ObjectiveOptions = { ...objectiveOptions(cfg), ...opts.overrides };
   const docs = await encodeDocuments(tok, opts.corpus, 4 * opts.n * opts.seqLen, 3);
   const [batch] = objective.evalBatches(docs, tok, o, 1);
   if (!batch) throw new Error('preview: the objective produced no batch');

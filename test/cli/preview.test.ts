@@ -1,10 +1,8 @@
 // `pretrain preview`: the formatting of masked examples (pure), on tiny synthetic batches.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatPreview, previewExamples, withEncoderSpecials } from '../../src/cli/preview.js';
+import { formatPreview, previewExamples } from '../../src/cli/preview.js';
 import { int64Tensor } from '../../src/objectives/mlm.js';
-import { trainTokenizer } from '../../src/tokenizers/train.js';
-import { tokenizerFromJson } from '../../src/tokenizers/tokenizer.js';
 
 const WORDS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'cat', 'sat', 'on', 'mat', 'dog', 'ran'];
 const text = (id: number) => WORDS[id] ?? `<${id}>`;
@@ -64,12 +62,4 @@ test('span example: span brackets, SBO boundaries, JSON spans', () => {
   const j = JSON.parse(formatPreview(ex, { color: false, json: true }));
   assert.deepEqual(j.examples[0].spans, [{ start: 2, end: 3, kind: 'mask' }, { start: 5, end: 5, kind: 'keep' }]);
   assert.deepEqual(j.examples[0].sbo[2], { left: 4, right: 6, position: 0, label: 9 });
-});
-
-test('a GPT-2 style BPE tokenizer gets <pad> and <mask> for encoder objectives', () => {
-  const t = withEncoderSpecials(trainTokenizer('bpe', ['the cat sat on the mat', 'the dog ran'], { vocabSize: 300 }));
-  const tok = tokenizerFromJson(t.tokenizerJson, t.tokenizerConfig);
-  assert.ok(tok.specialIds.pad !== undefined && tok.specialIds.mask !== undefined);
-  assert.ok(tok.allSpecialIds.includes(tok.specialIds.mask!));
-  assert.equal(tok.idToToken(tok.specialIds.mask!), '<mask>');
 });
