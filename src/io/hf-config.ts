@@ -85,6 +85,11 @@ export interface BertConfig extends CommonConfig {
   classifier_dropout: number | null;
 }
 
+/** RoBERTa's config has BERT's fields (RobertaConfig subclasses BertConfig's layout) under its own model_type. */
+export interface RobertaConfig extends Omit<BertConfig, 'model_type'> {
+  model_type: 'roberta';
+}
+
 export interface T5Config extends CommonConfig {
   model_type: 't5';
   vocab_size: number;
@@ -110,14 +115,15 @@ export interface T5Config extends CommonConfig {
   classifier_dropout: number;
 }
 
-export type HfConfig = Gpt2Config | LlamaConfig | BertConfig | T5Config;
+export type HfConfig = Gpt2Config | LlamaConfig | BertConfig | RobertaConfig | T5Config;
 // Aliases for code that also imports the models' own (camelCase) config types.
 export type HfGpt2Config = Gpt2Config;
 export type HfLlamaConfig = LlamaConfig;
 export type HfBertConfig = BertConfig;
+export type HfRobertaConfig = RobertaConfig;
 export type HfT5Config = T5Config;
 export type HfModelType = HfConfig['model_type'];
-export const HF_MODEL_TYPES: readonly HfModelType[] = ['gpt2', 'llama', 'bert', 't5'];
+export const HF_MODEL_TYPES: readonly HfModelType[] = ['gpt2', 'llama', 'bert', 'roberta', 't5'];
 
 const int = () => z.number().int();
 const posInt = () => z.number().int().positive();
@@ -198,9 +204,9 @@ const llamaSchema = z
     rope_scaling: c.rope_scaling as JsonObject | null,
   }));
 
-const bertSchema = z
-  .object({
-    model_type: z.literal('bert'),
+/** The fields BERT and RoBERTa share (HF's RobertaConfig repeats BertConfig's, with other special-token defaults). */
+function bertFields(defaults: { bos: number | null; eos: number | null; pad: number }) {
+  return {
     vocab_size: posInt(),
     hidden_size: posInt(),
     num_hidden_layers: posInt(),
@@ -214,8 +220,16 @@ const bertSchema = z
     layer_norm_eps: positive().default(1e-12),
     position_embedding_type: z.string().default('absolute'),
     classifier_dropout: prob().nullable().default(null),
-    ...common({ bos: null, eos: null, pad: 0, tie: true }),
-  })
+    ...common({ ...defaults, tie: true }),
+  };
+}
+
+const bertSchema = z
+  .object({ model_type: z.literal('bert'), ...bertFields({ bos: null, eos: null, pad: 0 }) })
+  .superRefine((c, ctx) => divides(ctx, c.hidden_size, c.num_attention_heads, 'hidden_size', 'num_attention_heads'));
+
+const robertaSchema = z
+  .object({ model_type: z.literal('roberta'), ...bertFields({ bos: 0, eos: 2, pad: 1 }) })
   .superRefine((c, ctx) => divides(ctx, c.hidden_size, c.num_attention_heads, 'hidden_size', 'num_attention_heads'));
 
 const t5Schema = z
@@ -258,11 +272,12 @@ const typeChecks: [
   Same<z.output<typeof gpt2Schema>, Gpt2Config>,
   Same<z.output<typeof llamaSchema>, LlamaConfig>,
   Same<z.output<typeof bertSchema>, BertConfig>,
+  Same<z.output<typeof robertaSchema>, RobertaConfig>,
   Same<z.output<typeof t5Schema>, T5Config>,
-] = [true, true, true, true];
+] = [true, true, true, true, true];
 void typeChecks;
 
-const SCHEMAS = { gpt2: gpt2Schema, llama: llamaSchema, bert: bertSchema, t5: t5Schema } as const;
+const SCHEMAS = { gpt2: gpt2Schema, llama: llamaSchema, bert: bertSchema, roberta: robertaSchema, t5: t5Schema } as const;
 
 function formatIssues(error: z.ZodError, input: unknown, file: string): Error {
   const lines = error.issues.map((issue) => {
@@ -304,6 +319,9 @@ export function parseLlamaConfig(json: unknown, file: string): LlamaConfig {
 export function parseBertConfig(json: unknown, file: string): BertConfig {
   return parseWith(bertSchema, json, file);
 }
+export function parseRobertaConfig(json: unknown, file: string): RobertaConfig {
+  return parseWith(robertaSchema, json, file);
+}
 export function parseT5Config(json: unknown, file: string): T5Config {
   return parseWith(t5Schema, json, file);
 }
@@ -321,6 +339,7 @@ export const DEFAULT_ARCHITECTURE: Record<HfModelType, string> = {
   gpt2: 'GPT2LMHeadModel',
   llama: 'LlamaForCausalLM',
   bert: 'BertForPreTraining',
+  roberta: 'RobertaForMaskedLM',
   t5: 'T5ForConditionalGeneration',
 };
 

@@ -5,6 +5,7 @@ import type { Ctx, ParamSpec } from '../nn/index.js';
 import { Gpt2LMHeadModel, gpt2ConfigFromHf, gpt2ConfigToHf, type DecoderInputs, type DecoderOutputs } from './gpt2.js';
 import { LlamaForCausalLM, llamaConfigFromHf, llamaConfigToHf } from './llama.js';
 
+import './bert.js';
 export type { DecoderInputs, DecoderOutputs } from './gpt2.js';
 
 /** What the trainer, the generator and the classifier need from a decoder-only language model. */

@@ -57,9 +57,9 @@ export interface ModelEntry {
   /**
    * The model a config describes; `dropout` overrides the config's rates (training). Head parameters exist only
    * for the heads asked for (default: the heads of the model's default objective), so a checkpoint saved without
-   * SpanBERT's SBO head loads without it.
+   * SpanBERT's SBO head loads without it. `sboWeight` weighs the SBO loss in the total (default 1).
    */
-  build(hf: HfConfig, opts?: { dropout?: number; heads?: readonly HeadName[] }): PretrainingModel;
+  build(hf: HfConfig, opts?: { dropout?: number; heads?: readonly HeadName[]; sboWeight?: number }): PretrainingModel;
   /** The HF class name written into config.json's `architectures` for a model pretrained with these heads. */
   architecture(heads: readonly HeadName[]): string;
 }

@@ -19,8 +19,11 @@ export interface MultiHeadAttentionOptions {
   scale?: number;
   std?: number;
   outStd?: number;
-  /** Dropout on the attention probabilities in training (GPT-2's attn_pdrop), at the Ctx's rate. */
-  attnDropout?: boolean;
+  /**
+   * Dropout on the attention probabilities in training: true = at the Ctx's rate (GPT-2's attn_pdrop), a number =
+   * at that rate (BERT's attention_probs_dropout_prob).
+   */
+  attnDropout?: boolean | number;
 }
 
 export interface AttentionCall {
@@ -91,7 +94,8 @@ export class MultiHeadAttention extends Module {
     }
     const rep = this.heads / this.kvHeads;
     const scale = this.opts.scale ?? 1 / Math.sqrt(this.headDim);
-    const dropProbs = this.opts.attnDropout ? (p: Tensor) => ctx.dropout(p) : undefined;
+    const rate = this.opts.attnDropout;
+    const dropProbs = rate === true ? (p: Tensor) => ctx.dropout(p) : typeof rate === 'number' && rate > 0 ? (p: Tensor) => ctx.dropout(p, rate) : undefined;
     let y = attention(q, repeatKv(k, rep), repeatKv(v, rep), { scale, mask: call.mask, bias: call.bias, dropProbs });
     y = mergeHeads(y);
     return { out: this.out.forward(ctx, y), key: k, value: v };

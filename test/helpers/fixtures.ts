@@ -10,7 +10,7 @@ import { Forward } from '../../src/runtime/step.js';
 import { nodeBackend } from '../../src/runtime/node.js';
 import { Ctx } from '../../src/nn/index.js';
 import type { CausalLM } from '../../src/models/index.js';
-import { gradients } from '../../src/graph/index.js';
+import { gradients, type Graph, type Tensor } from '../../src/graph/index.js';
 
 export interface RefTensor {
   shape: number[];
@@ -108,4 +108,32 @@ export async function lossAndGradients(model: CausalLM, store: ParameterStore, r
   }, store);
   const out = await fwd.run({ input_ids: i64(ref.inputs.input_ids), labels: i64(ref.loss.labels), attention_mask: i64(ref.inputs.attention_mask) });
   return { loss: (out.loss.data as Float32Array)[0], grads: Object.fromEntries(names.map((n) => [n, out[`grad/${n}`].data as Float32Array])) };
+}
+
+/**
+ * Any model's outputs and the gradients of its `loss` output for the named parameters, on one batch: `build`
+ * declares the graph inputs and returns the outputs (one of them `loss`).
+ */
+export async function outputsAndGradients(
+  store: ParameterStore,
+  build: (g: Graph) => Record<string, Tensor>,
+  names: readonly string[],
+  feeds: Record<string, HostTensor>,
+): Promise<{ outputs: Record<string, HostTensor>; grads: Record<string, Float32Array> }> {
+  const fwd = await Forward.compile(nodeBackend, (g) => {
+    const outs = build(g);
+    const grads = gradients(outs.loss, names.map((n) => g.params.get(n)!));
+    return { ...outs, ...Object.fromEntries(names.map((n, i) => [`grad/${n}`, grads[i]])) };
+  }, store);
+  const out = await fwd.run(feeds);
+  return { outputs: out, grads: Object.fromEntries(names.map((n) => [n, out[`grad/${n}`].data as Float32Array])) };
+}
+
+/** Checks every gradient the reference stores, each within 1e-4 of that tensor's largest magnitude (README tolerance). */
+export function assertGradients(grads: Record<string, Float32Array>, ref: Record<string, RefTensor>): void {
+  for (const [n, r] of Object.entries(ref)) {
+    const scale = Math.max(...r.data.map(Math.abs));
+    const d = maxAbs(grads[n], r.data);
+    assert.ok(d <= 1e-4 * scale, `${n}: ${d} vs scale ${scale}`);
+  }
 }

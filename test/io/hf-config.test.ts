@@ -40,6 +40,15 @@ test('parses every fixture config with HF field names and defaults', () => {
   assert.equal(bert.type_vocab_size, 2);
   assert.equal(bert.hidden_act, 'gelu');
 
+  const roberta = parseHfConfig(raw('roberta'), path('roberta'));
+  assert.ok(roberta.model_type === 'roberta');
+  assert.equal(roberta.pad_token_id, 1);
+  assert.equal(roberta.type_vocab_size, 1);
+  assert.equal(roberta.max_position_embeddings, 66);
+  const robertaDefaults = parseHfConfig({ model_type: 'roberta', vocab_size: 10, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16 }, 'c.json');
+  assert.ok(robertaDefaults.model_type === 'roberta');
+  assert.deepEqual([robertaDefaults.bos_token_id, robertaDefaults.pad_token_id, robertaDefaults.eos_token_id], [0, 1, 2]);
+
   const t5 = parseHfConfig(raw('t5'), path('t5'));
   assert.ok(t5.model_type === 't5');
   assert.equal(t5.num_decoder_layers, 2);
@@ -81,7 +90,7 @@ test('missing required fields, bad model_type and inconsistent sizes are reporte
   assert.throws(() => parseHfConfig(noHead, 'c.json'), /c\.json: field "n_head": expected a number, got nothing \(missing\)/);
   const { vocab_size: _v, d_model: _d, ...t5 } = raw('t5');
   assert.throws(() => parseHfConfig(t5, 'c.json'), (e: Error) => /"vocab_size"/.test(e.message) && /"d_model"/.test(e.message));
-  assert.throws(() => parseHfConfig({ model_type: 'mistral' }, 'c.json'), /c\.json: field "model_type": expected one of "gpt2", "llama", "bert", "t5", got "mistral"/);
+  assert.throws(() => parseHfConfig({ model_type: 'mistral' }, 'c.json'), /c\.json: field "model_type": expected one of "gpt2", "llama", "bert", "roberta", "t5", got "mistral"/);
   assert.throws(() => parseHfConfig({}, 'c.json'), /field "model_type".*got nothing \(missing\)/);
   assert.throws(() => parseHfConfig([], 'c.json'), /c\.json: config must be a JSON object/);
   assert.throws(() => parseHfConfigText('{"model_type": ', 'c.json'), /c\.json: not valid JSON/);

@@ -9,7 +9,7 @@ export {
   add, sub, mul, div, pow, maximum, minimum, mod, bitwiseXor, equal, less, greater, greaterOrEqual, and, or, not,
   neg, sqrt, rsqrt, exp, log, tanh, erf, sigmoid, sin, cos, relu, silu, gelu, where, cast, scalar,
 } from './elementwise.js';
-export { reduceSum, reduceMean, reduceMax, sumAll } from './reduce.js';
+export { reduceSum, reduceMean, reduceMax, sumAll, cumsum } from './reduce.js';
 export {
   sumTo, transpose, transposeLast2, reshape, expand, unsqueeze, squeeze, concat, split, slice, pad, gather,
   scatterNdAdd, fill, zeros, arange, dimValue, trilu, causalMask, withShape, scatterElementsAdd,
@@ -23,7 +23,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     E.Add, E.Sub, E.Mul, E.Div, E.Pow, E.Maximum, E.Minimum, E.Mod, E.BitwiseXor, E.Equal, E.Less, E.Greater,
     E.GreaterOrEqual, E.And, E.Or, E.Not, E.Neg, E.Sqrt, E.Rsqrt, E.Exp, E.Log, E.Tanh, E.Erf, E.Sigmoid, E.Relu,
     E.Sin, E.Cos, E.Silu, E.Gelu, E.Where, E.Cast,
-    R.ReduceSum, R.ReduceMean, R.ReduceMax,
+    R.ReduceSum, R.ReduceMean, R.ReduceMax, R.CumSum,
     S.Transpose, S.Reshape, S.Expand, S.Unsqueeze, S.Squeeze, S.Concat, S.Split, S.Slice, S.Pad, S.Gather,
     S.ScatterNdAdd, S.Fill, S.Arange, S.DimValue, S.Trilu, S.WithShape, S.ScatterElementsAdd,
     N.MatMul, N.Softmax, N.LogSoftmax, N.LayerNorm, N.CrossEntropy,
