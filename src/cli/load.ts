@@ -40,3 +40,19 @@ export async function loadDecoder(dirOrRun: string): Promise<LoadedDecoder> {
     throw new Error(`${dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${info.vocabSize}`);
   return { ...info, dir, store, tokenizer, checkpoint: ck };
 }
+
+/** A pretrained checkpoint of any model_type for fine-tuning: its config, every stored weight, its tokenizer. */
+export interface LoadedBase {
+  dir: string;
+  hf: LoadedCheckpoint['config'];
+  store: ParameterStore;
+  tokenizer: Tokenizer;
+}
+
+export async function loadBase(dirOrRun: string): Promise<LoadedBase> {
+  const dir = await resolveModelDir(dirOrRun);
+  const ck = await loadCheckpoint(dir, { requireTokenizer: true, skipOptimizer: true });
+  const store = new ParameterStore();
+  for (const [name, w] of ck.weights) store.set(name, [...w.shape], w.data);
+  return { dir, hf: ck.config, store, tokenizer: loadTokenizer(dir) };
+}

@@ -19,4 +19,4 @@ export {
 export * from './shards.js';
 export * from './batching.js';
 export { UNIVERSAL_TAGS, brownToUniversal, brownTagBase, brownPosData, type UniversalTag, type TaggedSentence } from './brown-pos.js';
-export { IGNORE_INDEX, readTaggedJsonl, alignWordLabels, type AlignedSentence } from './tagging.js';
+export { IGNORE_INDEX, readTaggedJsonl, alignWordLabels, encodeWithSpecials, keptPositions, type AlignedSentence } from './tagging.js';

@@ -5,7 +5,7 @@
  * other pieces and the special tokens ([CLS]/[SEP], <s>/</s>) carry -100 (ignored by the loss and the metrics).
  * Node only (reads files, the native tokenizer).
  */
-import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import type { Encoding, Tokenizer } from '../tokenizers/tokenizer.js';
 import type { TaggedSentence } from './brown-pos.js';
 import { readLines } from './corpus.js';
 import { DataError } from './errors.js';
@@ -73,16 +73,59 @@ function wordAt(starts: number[], ends: number[], p: number): number {
 }
 
 /**
+ * Texts through the tokenizer's whole pipeline with its special tokens ([CLS] text [SEP], <s> text </s>). A
+ * tokenizer whose post-processor adds none (a byte-level BPE saved without a template) gets them explicitly:
+ * cls/sep, else bos/eos, where it defines them.
+ */
+export async function encodeWithSpecials(tok: Tokenizer, texts: readonly string[]): Promise<Encoding[]> {
+  if (!texts.length) return [];
+  const encs = await tok.encodeBatch([...texts]);
+  const s = tok.specialIds;
+  const start = s.cls ?? s.bos;
+  const end = s.sep ?? s.eos;
+  return encs.map((e) => {
+    if (e.specialTokensMask.some((m) => m === 1)) return e;
+    const pre = start === undefined ? [] : [start];
+    const post = end === undefined ? [] : [end];
+    const wrap = <T>(xs: T[], special: T): T[] => [...pre.map(() => special), ...xs, ...post.map(() => special)];
+    return {
+      ids: [...pre, ...e.ids, ...post],
+      tokens: wrap(e.tokens, ''),
+      offsets: wrap(e.offsets, [0, 0] as [number, number]),
+      wordIds: wrap(e.wordIds, null),
+      typeIds: wrap(e.typeIds, 0),
+      specialTokensMask: wrap(e.specialTokensMask, 1),
+    };
+  });
+}
+
+/** The positions of `e` that fit maxLen: the leading and trailing special tokens, and the text's first pieces. */
+export function keptPositions(e: Encoding, maxLen: number): number[] {
+  const n = e.ids.length;
+  let prefix = 0;
+  while (prefix < n && e.specialTokensMask[prefix] === 1) prefix++;
+  let suffix = 0;
+  while (suffix < n - prefix && e.specialTokensMask[n - 1 - suffix] === 1) suffix++;
+  const room = maxLen - prefix - suffix;
+  if (room < 1) throw new Error(`maxLen ${maxLen} leaves no room for text beside ${prefix + suffix} special tokens`);
+  return [
+    ...Array(prefix).keys(),
+    ...Array.from({ length: Math.min(room, n - prefix - suffix) }, (_, k) => prefix + k),
+    ...Array.from({ length: suffix }, (_, k) => n - suffix + k),
+  ];
+}
+
+/**
  * Encode pre-split sentences (`is_split_into_words`) and align word tags with the pieces. The words of a sentence
  * are joined by single spaces and encoded through the tokenizer's whole pipeline (its post-processor adds
  * [CLS] ... [SEP] or <s> ... </s>, and a byte-level BPE word after the first carries its leading space, as in
- * running text); each piece is assigned to the word its character offsets fall in. Longer encodings lose pieces
+ * running text; a tokenizer without a template gets its specials as in `encodeWithSpecials`); each piece is assigned to the word its character offsets fall in. Longer encodings lose pieces
  * from the end of the text, keeping the special tokens, so that the result fits maxLen.
  */
 export async function alignWordLabels(tok: Tokenizer, sentences: readonly (readonly string[])[], maxLen: number, tagIds?: readonly (readonly number[])[]): Promise<AlignedSentence[]> {
   if (tagIds && tagIds.length !== sentences.length) throw new Error(`alignWordLabels: ${sentences.length} sentences but ${tagIds.length} tag rows`);
   const joined = sentences.map((ws) => ws.join(' '));
-  const encs = joined.length ? await tok.encodeBatch(joined) : [];
+  const encs = await encodeWithSpecials(tok, joined);
   return encs.map((e, s) => {
     const words = sentences[s]!;
     const text = joined[s]!;
@@ -96,14 +139,7 @@ export async function alignWordLabels(tok: Tokenizer, sentences: readonly (reado
       ends.push(at + w.length);
       at += w.length + 1;
     }
-    const n = e.ids.length;
-    let prefix = 0;
-    while (prefix < n && e.specialTokensMask[prefix] === 1) prefix++;
-    let suffix = 0;
-    while (suffix < n - prefix && e.specialTokensMask[n - 1 - suffix] === 1) suffix++;
-    const room = maxLen - prefix - suffix;
-    if (room < 1) throw new Error(`maxLen ${maxLen} leaves no room for text beside ${prefix + suffix} special tokens`);
-    const keep = [...Array(prefix).keys(), ...Array.from({ length: Math.min(room, n - prefix - suffix) }, (_, k) => prefix + k), ...Array.from({ length: suffix }, (_, k) => n - suffix + k)];
+    const keep = keptPositions(e, maxLen);
     const ids: number[] = [];
     const labels: number[] = [];
     const wordIndex: number[] = [];
