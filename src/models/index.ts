@@ -6,6 +6,7 @@ import { Gpt2LMHeadModel, gpt2ConfigFromHf, gpt2ConfigToHf, type DecoderInputs, 
 import { LlamaForCausalLM, llamaConfigFromHf, llamaConfigToHf } from './llama.js';
 
 import './bert.js';
+import './roberta.js';
 export type { DecoderInputs, DecoderOutputs } from './gpt2.js';
 
 /** What the trainer, the generator and the classifier need from a decoder-only language model. */

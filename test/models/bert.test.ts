@@ -12,14 +12,14 @@ import { parseBertConfig } from '../../src/io/hf-config.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint.js';
 import {
   BertForPreTraining, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification,
-  SBO_MAX_TARGETS, SBO_POSITION_SIZE, bertConfig, bertConfigFromHf, bertConfigToHf,
+  SBO_MAX_TARGETS, SBO_POSITION_SIZE, bertConfig, bertConfigFromHf, bertConfigToHf, withDropout,
 } from '../../src/models/bert.js';
 import '../../src/models/index.js';
 import { getModel } from '../../src/models/registry.js';
 import { Ctx, initParameters } from '../../src/nn/index.js';
 import type { HostTensor } from '../../src/runtime/backend.js';
 import { nodeBackend } from '../../src/runtime/node.js';
-import { Forward } from '../../src/runtime/step.js';
+import { Forward, TrainStep } from '../../src/runtime/step.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import { weightsOf } from '../../src/train/pretrain.js';
 import type { Tokenizer } from '../../src/tokenizers/tokenizer.js';
@@ -280,4 +280,27 @@ test('bert task heads: HF names and output shapes', async () => {
   assert.deepEqual(q.start.shape, [2, 6]);
   assert.deepEqual(q.end.shape, [2, 6]);
   for (const o of [s, tk, q]) assert.ok(Number.isFinite(scalar(o.loss)) && scalar(o.loss) > 0);
+});
+
+test('bert trains: AdamW steps with dropout on (train mode) lower the fixture loss and update every parameter', async () => {
+  const model = new BertForPreTraining(withDropout(config, 0.1), { heads: ['mlm', 'nsp', 'sbo'] });
+  const store = new ParameterStore();
+  const init = initParameters(model.parameters(), 5);
+  for (const p of model.parameters()) store.set(p.name, p.shape, init.get(p.name)!);
+  const before = store.clone();
+  const batch: Record<string, HostTensor> = {
+    ...feeds(),
+    sbo_left: i64([[1, 4], [2, 2]]), sbo_right: i64([[3, 6], [4, 4]]), sbo_position: i64([[0, 0], [0, 1]]), sbo_labels: i64([[59, 42], [56, 3]]),
+  };
+  const step = await TrainStep.compile(nodeBackend, (g) => {
+    const inp = Object.fromEntries(Object.entries(batch).map(([k, v]) => [k, g.input(k, 'int64', v.shape)]));
+    return model.pretrainingLoss(new Ctx(g, true), inp, ['mlm', 'nsp', 'sbo']).loss;
+  }, store, { optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 }, gradClip: 1 });
+  assert.ok(step.fused.inputNames.includes('rng/seed'), 'dropout is in the training graph');
+  const losses: number[] = [];
+  for (let i = 0; i < 12; i++) losses.push((await step.run([batch], 3e-3)).loss);
+  assert.ok(losses.every(Number.isFinite), `${losses}`);
+  assert.ok(losses.at(-1)! < 0.7 * losses[0], `loss ${losses[0]} -> ${losses.at(-1)}`);
+  const unchanged = store.names().filter((n) => store.get(n).every((v, i) => v === before.get(n)[i]));
+  assert.deepEqual(unchanged, []);
 });
