@@ -107,3 +107,20 @@ test('a decoder offers classify only; the error names --task and the supported t
   assert.throws(() => taskHead('bert', 'qa'), /--task qa: unknown task \(tasks: classify, tag\)/);
   assert.equal(taskHead('bert', 'tag').architecture, 'BertForTokenClassification');
 });
+
+test('a tiny RoBERTa (byte-level BPE) fine-tunes as a tagger through its registry head', async () => {
+  const sents = Array.from({ length: 80 }, (_, i) => ({
+    tokens: ['The', ['cat', 'dog', 'house'][i % 3]!, ['sat', 'ran'][i % 2]!, 'quickly', '.'],
+    tags: ['DET', 'NOUN', 'VERB', 'ADV', '.'],
+  }));
+  const bpeDir = path.join(dir, 'bpe');
+  const tok = saveTokenizer(bpeDir, trainTokenizer('bpe', sents.map((s) => s.tokens.join(' ')), { vocabSize: 300 }));
+  const rhf = getModel('roberta').newConfig({ layers: 1, hidden: 32, heads: 2, positions: 32, dropout: 0 }, tok);
+  const data: TaggingData = { labels: ['.', 'ADV', 'DET', 'NOUN', 'VERB'], train: sents.slice(0, 70), eval: sents.slice(70) };
+  const r = await finetuneTagger({ ...common, base: { hf: rhf, tokenizer: tok, tokenizerDir: bpeDir }, data, out: path.join(dir, 'rob'), maxLen: 16, epochs: 6, lr: 5e-3 });
+  assert.equal(r.architecture, 'RobertaForTokenClassification');
+  assert.equal(r.evalWords, 50);
+  assert.ok(r.accuracy > 0.9, `accuracy ${r.accuracy}`);
+  const m = await loadFinetuned(nodeBackend, r.dir);
+  assert.deepEqual(await m.tag(['The', 'dog', 'ran', 'quickly', '.']), ['DET', 'NOUN', 'VERB', 'ADV', '.']);
+});
