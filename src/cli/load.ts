@@ -1,7 +1,7 @@
 // Loading a trained decoder for generation, fine-tuning and prediction, through the one loader (train/load.ts).
 import { loadCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { causalLMFromHf, type CausalLMInfo } from '../models/index.js';
-import { storeFromWeights, type ParameterStore } from '../runtime/store.js';
+import { ParameterStore, storeFromWeights } from '../runtime/store.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { resolveModelDir } from '../train/load.js';
 
@@ -23,4 +23,20 @@ export async function loadDecoder(dirOrRun: string): Promise<LoadedDecoder> {
   if (tokenizer.vocabSize > info.vocabSize)
     throw new Error(`${dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${info.vocabSize}`);
   return { ...info, dir, store, tokenizer, checkpoint: ck };
+}
+
+/** A pretrained checkpoint of any model_type for fine-tuning: its config, every stored weight, its tokenizer. */
+export interface LoadedBase {
+  dir: string;
+  hf: LoadedCheckpoint['config'];
+  store: ParameterStore;
+  tokenizer: Tokenizer;
+}
+
+export async function loadBase(dirOrRun: string): Promise<LoadedBase> {
+  const dir = await resolveModelDir(dirOrRun);
+  const ck = await loadCheckpoint(dir, { requireTokenizer: true, skipOptimizer: true });
+  const store = new ParameterStore();
+  for (const [name, w] of ck.weights) store.set(name, [...w.shape], w.data);
+  return { dir, hf: ck.config, store, tokenizer: loadTokenizer(dir) };
 }

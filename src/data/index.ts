@@ -18,3 +18,5 @@ export {
 } from './corpus.js';
 export * from './shards.js';
 export * from './batching.js';
+export { UNIVERSAL_TAGS, brownToUniversal, brownTagBase, brownPosData, type UniversalTag, type TaggedSentence } from './brown-pos.js';
+export { IGNORE_INDEX, readTaggedJsonl, alignWordLabels, encodeWithSpecials, keptPositions, type AlignedSentence } from './tagging.js';

@@ -495,4 +495,14 @@ registerModel({
   build: (hf, opts = {}) =>
     new BertForPreTraining(withDropout(bertConfigFromHf(asBert(hf)), opts.dropout), { heads: opts.heads, sboWeight: opts.sboWeight }),
   architecture: (heads) => (heads.includes('nsp') ? 'BertForPreTraining' : 'BertForMaskedLM'),
+  tasks: {
+    classify: {
+      architecture: 'BertForSequenceClassification', framing: 'template', tokenTypes: true,
+      build: (hf, numLabels, opts = {}) => new BertForSequenceClassification(withDropout(bertConfigFromHf(asBert(hf)), opts.dropout), numLabels),
+    },
+    tag: {
+      architecture: 'BertForTokenClassification', framing: 'template', tokenTypes: true,
+      build: (hf, numLabels, opts = {}) => new BertForTokenClassification(withDropout(bertConfigFromHf(asBert(hf)), opts.dropout), numLabels),
+    },
+  },
 });

@@ -4,8 +4,10 @@
 import type { Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
 import { Ctx, Linear, Module } from '../nn/index.js';
-import type { CausalLM } from './index.js';
+import type { HfConfig } from '../io/hf-config.js';
+import { causalLMFromHf, type CausalLM } from './index.js';
 import { shiftedLmLoss } from './lm-loss.js';
+import type { TaskHead, TaskModel } from './registry.js';
 
 /** Index of the rightmost position with attention_mask 1 in each row (works with left or right padding). */
 export function lastTokenIndex(attentionMask: Tensor): Tensor {
@@ -46,4 +48,22 @@ export class DecoderClassifier extends Module {
     const lm = shiftedLmLoss(hidden, F.where(F.equal(attentionMask, 1), inputIds, -100), (h) => this.lm.logits(ctx, h));
     return F.add(cls, F.mul(lm, auxLm));
   }
+}
+
+/** The last-token classification head of a decoder (GPT2ForSequenceClassification, LlamaForSequenceClassification). */
+export function decoderClassifyHead(modelType: string): TaskHead {
+  return {
+    architecture: `${modelType === 'gpt2' ? 'GPT2' : modelType[0]!.toUpperCase() + modelType.slice(1)}ForSequenceClassification`,
+    framing: 'eos',
+    tokenTypes: false,
+    build: (hf: HfConfig, numLabels: number, opts = {}): TaskModel => {
+      const info = causalLMFromHf(hf, { dropout: opts.dropout });
+      const clf = new DecoderClassifier(info.model, info.hiddenSize, numLabels);
+      return {
+        parameters: () => clf.parameters(),
+        forward: (ctx, inp) => clf.forward(ctx, inp.inputIds, inp.attentionMask).logits,
+        loss: (ctx, inp, labels) => clf.loss(ctx, inp.inputIds, inp.attentionMask, labels, opts.auxLm ?? 0),
+      };
+    },
+  };
 }

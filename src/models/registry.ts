@@ -82,6 +82,8 @@ export interface ModelEntry {
    * RoBERTa's `{ beta2: 0.98, eps: 1e-6 }`); they replace the defaults, and a config file or flags replace them.
    */
   readonly recipe?: Readonly<Record<string, string | number | boolean>>;
+  /** Fine-tuning heads, by task (absent: the model offers none). */
+  readonly tasks?: Readonly<Partial<Record<FinetuneTask, TaskHead>>>;
 }
 
 const registry = new Map<string, ModelEntry>();
@@ -134,4 +136,42 @@ export function headLoss(head: string, logits: Tensor, labels: Tensor): { loss: 
       [`${head}/correct`]: F.sumAll(F.mul(hit, valid)),
     },
   };
+}
+
+// ---- fine-tuning heads ----
+
+/** What `finetune --task` trains: sequence classification, or token classification (tagging). */
+export type FinetuneTask = 'classify' | 'tag';
+export const FINETUNE_TASKS: readonly FinetuneTask[] = ['classify', 'tag'];
+
+/** The graph inputs of a fine-tuning model: int64 [B, T] each. */
+export interface TaskInputs {
+  inputIds: Tensor;
+  attentionMask: Tensor;
+  /** Segment ids (all 0 for one text); only for heads with `tokenTypes`. */
+  tokenTypeIds?: Tensor;
+}
+
+/** A model with a task head, under Hugging Face's parameter names (BertForTokenClassification, ...). */
+export interface TaskModel {
+  parameters(): ParamSpec[];
+  /** Class logits: [B, numLabels] for 'classify', [B, T, numLabels] for 'tag'. */
+  forward(ctx: Ctx, inputs: TaskInputs): Tensor;
+  /** The training loss: mean cross-entropy against labels [B] ('classify') or [B, T] ('tag', -100 = ignored). */
+  loss(ctx: Ctx, inputs: TaskInputs, labels: Tensor): Tensor;
+}
+
+/** A task head a model offers for fine-tuning. */
+export interface TaskHead {
+  /** The HF class written into config.json's `architectures` (BertForSequenceClassification, ...). */
+  readonly architecture: string;
+  /**
+   * How a text becomes the model's input: 'template' = the tokenizer's post-processor ([CLS] text [SEP],
+   * <s> text </s>), 'eos' = the text then EOS (a decoder classifies the last token).
+   */
+  readonly framing: 'template' | 'eos';
+  /** Whether the model reads token_type_ids (fed as zeros: one segment). */
+  readonly tokenTypes: boolean;
+  /** The task model for a config; `dropout` overrides the config's rates, `auxLm` weighs a decoder's auxiliary LM loss. */
+  build(hf: HfConfig, numLabels: number, opts?: { dropout?: number; auxLm?: number }): TaskModel;
 }

@@ -188,4 +188,21 @@ registerModel({
     return new RobertaForMaskedLM({ ...c, ...withDropout(c, opts.dropout) }, { heads: opts.heads, sboWeight: opts.sboWeight });
   },
   architecture: () => 'RobertaForMaskedLM',
+  // One segment: RoBERTa's single token type is left to its default (zeros).
+  tasks: {
+    classify: {
+      architecture: 'RobertaForSequenceClassification', framing: 'template', tokenTypes: false,
+      build: (hf, numLabels, opts = {}) => {
+        const c = robertaConfigFromHf(asRoberta(hf));
+        return new RobertaForSequenceClassification({ ...c, ...withDropout(c, opts.dropout) }, numLabels);
+      },
+    },
+    tag: {
+      architecture: 'RobertaForTokenClassification', framing: 'template', tokenTypes: false,
+      build: (hf, numLabels, opts = {}) => {
+        const c = robertaConfigFromHf(asRoberta(hf));
+        return new RobertaForTokenClassification({ ...c, ...withDropout(c, opts.dropout) }, numLabels);
+      },
+    },
+  },
 });

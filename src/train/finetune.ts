@@ -1,20 +1,31 @@
-// Fine-tuning a decoder as a sequence classifier (GPT-1 style): labelled texts -> token ids ending in EOS (the
-// "extract" token whose hidden state is classified), padded batches, the shared Trainer, then accuracy and
-// macro-F1 on held-out data. Works from a pretrained checkpoint or, for comparison, from scratch.
+// Fine-tuning a pretrained model for a task, from any model whose registry entry offers the task's head:
+// - 'classify' (sequence classification): a decoder classifies the hidden state of the last token (GPT-1 style,
+//   the text then EOS); an encoder classifies the pooled [CLS] state ([CLS] text [SEP], as
+//   BertForSequenceClassification);
+// - 'tag' (token classification, encoders): one tag per word on the word's first piece, -100 on the others
+//   (run_ner.py's alignment, BertForTokenClassification).
+// Labelled data -> padded batches -> the shared Trainer -> accuracy and macro-F1 on held-out data, and a checkpoint
+// whose config.json names the HF task class and carries id2label/label2id. Works from a pretrained checkpoint
+// (body weights copied by name, head freshly initialised) or, for comparison, from scratch.
 import path from 'node:path';
-import type { Graph } from '../graph/index.js';
+import type { Graph, Tensor } from '../graph/index.js';
 import { Ctx, initParameters } from '../nn/index.js';
 import { DecoderClassifier } from '../models/classifier.js';
-import { causalLMFromHf, type CausalLMInfo } from '../models/index.js';
+import type { CausalLMInfo } from '../models/index.js';
+import type { FinetuneTask, TaskHead, TaskInputs, TaskModel } from '../models/registry.js';
+import { taskHead, taskHeads } from '../models/tasks.js';
 import type { Backend } from '../runtime/backend.js';
 import { Forward, type Batch } from '../runtime/step.js';
 import { ParameterStore } from '../runtime/store.js';
-import { saveCheckpoint } from '../io/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import type { HfConfig } from '../io/hf-config.js';
 import type { JsonValue } from '../io/json.js';
-import { BROWN_CATEGORY, brownDocuments, EpochShuffler, readCorpus, type BrownGenre, type ShufflerState } from '../data/index.js';
-import type { Tokenizer } from '../tokenizers/index.js';
-import { accuracy, macroF1 } from './metrics.js';
+import {
+  alignWordLabels, BROWN_CATEGORY, brownDocuments, brownPosData, encodeWithSpecials, EpochShuffler, IGNORE_INDEX, keptPositions,
+  readCorpus, readTaggedJsonl, type BrownGenre, type ShufflerState, type TaggedSentence,
+} from '../data/index.js';
+import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
+import { accuracy, macroF1, tokenClassificationScores } from './metrics.js';
 import { Trainer } from './trainer.js';
 import { weightsOf } from './pretrain.js';
 
@@ -38,6 +49,11 @@ function shuffled<T>(xs: T[], seed: number): T[] {
     [a[i], a[j]] = [a[j], a[i]];
   }
   return a;
+}
+
+/** At most `n` examples (0 = all), chosen by a seeded shuffle. */
+export function limitExamples<T>(xs: T[], n: number, seed: number): T[] {
+  return n > 0 && n < xs.length ? shuffled(xs, seed).slice(0, n) : xs;
 }
 
 /** At most `perLabel` examples of each label (few-label training), chosen by a seeded shuffle. */
@@ -91,23 +107,61 @@ export async function jsonlData(spec: string, evalSpec?: string): Promise<Classi
   return { labels, train, eval: ev };
 }
 
-export interface FinetuneOptions {
+
+/** Sentences with one tag per word, and the tag set (ids are indices into `labels`). */
+export interface TaggingData {
+  labels: string[];
+  train: TaggedSentence[];
+  eval: TaggedSentence[];
+}
+
+/**
+ * The Brown part-of-speech task: the training documents' sentences with universal tags; evaluation sentences from
+ * `evalSplit` documents (at most `maxEval`, chosen by a seeded shuffle; 0 = all).
+ */
+export function brownPosTagData(opts: { evalSplit?: 'validation' | 'test'; maxEval?: number; seed?: number } = {}): TaggingData {
+  const train = brownPosData('train');
+  const ev = limitExamples(brownPosData(opts.evalSplit ?? 'validation'), opts.maxEval ?? 1000, (opts.seed ?? 0) + 1);
+  return { labels: tagSet(train), train, eval: ev };
+}
+
+function tagSet(xs: TaggedSentence[]): string[] {
+  return [...new Set(xs.flatMap((x) => x.tags))].sort();
+}
+
+/** Tagged JSONL ({"tokens", "tags"}); evaluation data from `evalSpec`, or every 10th sentence held out. */
+export async function taggedJsonlData(spec: string, evalSpec?: string): Promise<TaggingData> {
+  const all = await readTaggedJsonl(spec);
+  const train = evalSpec ? all : all.filter((_, i) => i % 10 !== 9);
+  const ev = evalSpec ? await readTaggedJsonl(evalSpec) : all.filter((_, i) => i % 10 === 9);
+  const labels = tagSet(all);
+  for (const x of ev) for (const t of x.tags) if (!labels.includes(t)) throw new Error(`evaluation tag "${t}" never occurs in the training data`);
+  return { labels, train, eval: ev };
+}
+
+/** The pretrained model (its config, weights and tokenizer); from scratch when `scratch` is set. */
+export interface FinetuneBase {
+  hf: HfConfig;
+  store?: ParameterStore;
+  tokenizer: Tokenizer;
+  tokenizerDir: string;
+}
+
+/** Options every task shares. */
+export interface FinetuneCommonOptions {
   backend: Backend;
-  /** The pretrained decoder (its config and weights); from scratch when `scratch` is set. */
-  base: { hf: HfConfig; store?: ParameterStore; tokenizer: Tokenizer; tokenizerDir: string };
+  base: FinetuneBase;
   scratch: boolean;
-  data: ClassificationData;
   out: string;
+  /** Tokens per example, special tokens (or EOS) included. */
   maxLen: number;
   batchSize: number;
   epochs: number;
   lr: number;
-  /** Warmup as a fraction of the steps (GPT-1: 0.002). */
+  /** Warmup as a fraction of the steps (GPT-1: 0.002; BERT: 0.1). */
   warmupFraction: number;
   weightDecay: number;
   gradClip: number;
-  /** Weight of the auxiliary LM loss (GPT-1: 0.5; 0 = off). */
-  auxLm: number;
   dropout: number;
   seed: number;
   progress?: boolean;
@@ -115,93 +169,168 @@ export interface FinetuneOptions {
   label?: string;
 }
 
+export interface FinetuneOptions extends FinetuneCommonOptions {
+  data: ClassificationData;
+  /** Weight of a decoder's auxiliary LM loss (GPT-1: 0.5; 0 = off). */
+  auxLm: number;
+}
+
+export interface TagFinetuneOptions extends FinetuneCommonOptions {
+  data: TaggingData;
+}
+
 export interface FinetuneResult {
+  /** Classification: over held-out examples; tagging: over held-out words (each word's first piece). */
   accuracy: number;
   macroF1: number;
   trainExamples: number;
   evalExamples: number;
+  /** Tagging: the held-out words scored (words cut by maxLen are not). */
+  evalWords?: number;
   steps: number;
   dir: string;
   losses: number[];
+  /** The HF class of the saved checkpoint. */
+  architecture: string;
 }
 
-/** Token ids ending in EOS (truncated to fit), padded to maxLen on the right. */
-async function encode(tok: Tokenizer, xs: Example[], labels: string[], maxLen: number, eos: number, pad: number): Promise<{ ids: Int32Array; mask: Int32Array; y: Int32Array }> {
-  const enc = await tok.encodeIdsBatch(xs.map((x) => x.text));
-  const ids = new Int32Array(xs.length * maxLen).fill(pad);
-  const mask = new Int32Array(xs.length * maxLen);
-  const y = new Int32Array(xs.length);
-  enc.forEach((e, i) => {
-    const row = [...e.slice(0, maxLen - 1), eos];
-    ids.set(row, i * maxLen);
-    mask.fill(1, i * maxLen, i * maxLen + row.length);
-    y[i] = labels.indexOf(xs[i].label);
+/** Encoded examples: rows of maxLen ids, masks, and `width` labels per row (1: classify; maxLen: tag). */
+interface Encoded {
+  rows: number;
+  width: number;
+  ids: Int32Array;
+  mask: Int32Array;
+  y: Int32Array;
+}
+
+function padId(tok: Tokenizer, hf: HfConfig, fallback?: number): number {
+  return tok.specialIds.pad ?? hf.pad_token_id ?? fallback ?? 0;
+}
+
+function eosId(tok: Tokenizer, hf: HfConfig): number {
+  const e = tok.specialIds.eos ?? (Array.isArray(hf.eos_token_id) ? hf.eos_token_id[0] : hf.eos_token_id);
+  if (e === undefined || e === null) throw new Error(`${hf.model_type}: no EOS token (tokenizer or config.json) to classify from`);
+  return e;
+}
+
+/** Token ids of texts as the head frames them, truncated to maxLen: the text then EOS, or the tokenizer's template. */
+async function frameTexts(tok: Tokenizer, hf: HfConfig, head: TaskHead, texts: string[], maxLen: number): Promise<number[][]> {
+  if (head.framing === 'eos') {
+    const eos = eosId(tok, hf);
+    return (await tok.encodeIdsBatch(texts)).map((e) => [...e.slice(0, maxLen - 1), eos]);
+  }
+  return (await encodeWithSpecials(tok, texts)).map((e) => keptPositions(e, maxLen).map((j) => e.ids[j]!));
+}
+
+function packRows(rows: number[][], maxLen: number, pad: number): Pick<Encoded, 'rows' | 'ids' | 'mask'> {
+  const ids = new Int32Array(rows.length * maxLen).fill(pad);
+  const mask = new Int32Array(rows.length * maxLen);
+  rows.forEach((r, i) => {
+    ids.set(r, i * maxLen);
+    mask.fill(1, i * maxLen, i * maxLen + r.length);
   });
-  return { ids, mask, y };
+  return { rows: rows.length, ids, mask };
 }
 
-function batchOf(d: { ids: Int32Array; mask: Int32Array; y: Int32Array }, rows: number[], maxLen: number): Batch {
+async function encodeClassification(tok: Tokenizer, hf: HfConfig, head: TaskHead, xs: Example[], labels: string[], maxLen: number, pad: number): Promise<Encoded> {
+  const rows = await frameTexts(tok, hf, head, xs.map((x) => x.text), maxLen);
+  return { ...packRows(rows, maxLen, pad), width: 1, y: Int32Array.from(xs, (x) => labels.indexOf(x.label)) };
+}
+
+async function encodeTagging(tok: Tokenizer, xs: TaggedSentence[], labels: string[], maxLen: number, pad: number): Promise<Encoded> {
+  const index = new Map(labels.map((l, i) => [l, i]));
+  const aligned = await alignWordLabels(tok, xs.map((x) => x.tokens), maxLen, xs.map((x) => x.tags.map((t) => index.get(t) ?? IGNORE_INDEX)));
+  const y = new Int32Array(xs.length * maxLen).fill(IGNORE_INDEX);
+  aligned.forEach((a, i) => y.set(a.labels, i * maxLen));
+  return { ...packRows(aligned.map((a) => a.ids), maxLen, pad), width: maxLen, y };
+}
+
+function batchOf(d: Encoded, rows: number[], maxLen: number, tokenTypes: boolean): Batch {
   const ids = new BigInt64Array(rows.length * maxLen);
   const mask = new BigInt64Array(rows.length * maxLen);
+  const y = new BigInt64Array(rows.length * d.width);
   rows.forEach((r, i) => {
     for (let t = 0; t < maxLen; t++) {
-      ids[i * maxLen + t] = BigInt(d.ids[r * maxLen + t]);
-      mask[i * maxLen + t] = BigInt(d.mask[r * maxLen + t]);
+      ids[i * maxLen + t] = BigInt(d.ids[r * maxLen + t]!);
+      mask[i * maxLen + t] = BigInt(d.mask[r * maxLen + t]!);
     }
+    for (let k = 0; k < d.width; k++) y[i * d.width + k] = BigInt(d.y[r * d.width + k]!);
   });
   const shape = [rows.length, maxLen];
-  return {
+  const b: Batch = {
     input_ids: { dtype: 'int64', shape, data: ids },
     attention_mask: { dtype: 'int64', shape, data: mask },
-    labels: { dtype: 'int64', shape: [rows.length], data: BigInt64Array.from(rows, (r) => BigInt(d.y[r])) },
+    labels: { dtype: 'int64', shape: d.width === 1 ? [rows.length] : shape, data: y },
+  };
+  if (tokenTypes) b['token_type_ids'] = { dtype: 'int64', shape, data: new BigInt64Array(rows.length * maxLen) };
+  return b;
+}
+
+/** The graph inputs of a task model: ids, mask, token types where the head reads them. */
+function taskInputs(g: Graph, head: TaskHead, b: number | string, t: number | string): TaskInputs {
+  return {
+    inputIds: g.input('input_ids', 'int64', [b, t]),
+    attentionMask: g.input('attention_mask', 'int64', [b, t]),
+    ...(head.tokenTypes ? { tokenTypeIds: g.input('token_type_ids', 'int64', [b, t]) } : {}),
   };
 }
 
-export function classifierFor(info: CausalLMInfo, numLabels: number): DecoderClassifier {
-  return new DecoderClassifier(info.model, info.hiddenSize, numLabels);
+/** Parameters for a task model: pretrained ones copied by name (unless scratch), the rest freshly initialised. */
+function initTaskStore(model: TaskModel, base: FinetuneBase, scratch: boolean, seed: number): ParameterStore {
+  const store = new ParameterStore();
+  const specs = model.parameters();
+  const init = initParameters(specs, seed);
+  let copied = 0;
+  for (const s of specs) {
+    const from = scratch ? undefined : base.store;
+    if (from?.params.has(s.name)) {
+      const shape = from.shapes.get(s.name)!;
+      if (shape.join() !== s.shape.join()) throw new Error(`pretrained "${s.name}" is [${shape}] but the ${base.hf.model_type} task model needs [${s.shape}]`);
+      store.set(s.name, s.shape, from.get(s.name).slice());
+      copied++;
+    } else store.set(s.name, s.shape, init.get(s.name)!);
+  }
+  if (!scratch && base.store && copied === 0) throw new Error(`no parameter of the pretrained ${base.hf.model_type} checkpoint matches the task model's names`);
+  return store;
 }
 
-export async function finetuneClassifier(o: FinetuneOptions): Promise<FinetuneResult> {
-  const { data, maxLen } = o;
-  if (data.train.length === 0) throw new Error('no training examples');
+/**
+ * Train a task model on encoded data with the shared Trainer, save the checkpoint (config.json with the HF task
+ * class and id2label/label2id), then return the argmax predictions on the evaluation rows ([rows * width]).
+ */
+async function trainTask(o: FinetuneCommonOptions, task: FinetuneTask, labels: string[], examples: number,
+  encodeSet: (head: TaskHead, pad: number) => Promise<{ train: Encoded; ev: Encoded }>, auxLm = 0):
+  Promise<{ pred: Int32Array; ev: Encoded; steps: number; dir: string; losses: number[]; architecture: string }> {
+  if (examples === 0) throw new Error('no training examples');
+  const { maxLen } = o;
+  const head = taskHead(o.base.hf.model_type, task);
   // Fewer examples than a batch (a tiny label budget): one batch holds them all.
-  const batchSize = Math.min(o.batchSize, data.train.length);
-  const info = causalLMFromHf(o.base.hf, { dropout: o.dropout });
-  const clf = classifierFor(info, data.labels.length);
-  const store = new ParameterStore();
-  const specs = clf.parameters();
-  const init = initParameters(specs, o.seed);
-  for (const s of specs) {
-    const pretrained = !o.scratch && o.base.store?.params.has(s.name);
-    store.set(s.name, s.shape, pretrained ? o.base.store!.get(s.name).slice() : init.get(s.name)!);
-  }
-  const eos = info.eosTokenId;
-  const pad = o.base.tokenizer.specialIds.pad ?? eos;
-  const train = await encode(o.base.tokenizer, data.train, data.labels, maxLen, eos, pad);
-  const ev = await encode(o.base.tokenizer, data.eval, data.labels, maxLen, eos, pad);
+  const batchSize = Math.min(o.batchSize, examples);
+  const model = head.build(o.base.hf, labels.length, { dropout: o.dropout, auxLm });
+  const store = initTaskStore(model, o.base, o.scratch, o.seed);
+  const pad = padId(o.base.tokenizer, o.base.hf, head.framing === 'eos' ? eosId(o.base.tokenizer, o.base.hf) : undefined);
+  const { train, ev } = await encodeSet(head, pad);
 
-  const steps = Math.max(1, Math.ceil((o.epochs * data.train.length) / batchSize));
-  const shuffler = new EpochShuffler(data.train.length, o.seed);
-  const inputs = (g: Graph, b: number | string) =>
-    [g.input('input_ids', 'int64', [b, maxLen]), g.input('attention_mask', 'int64', [b, maxLen]), g.input('labels', 'int64', [b])] as const;
+  const steps = Math.max(1, Math.ceil((o.epochs * examples) / batchSize));
+  const shuffler = new EpochShuffler(examples, o.seed);
+  const labelsInput = (g: Graph, b: number | string): Tensor => g.input('labels', 'int64', train.width === 1 ? [b] : [b, maxLen]);
   const hf: HfConfig = {
-    ...info.hf,
-    id2label: Object.fromEntries(data.labels.map((l, i) => [String(i), l])),
-    label2id: Object.fromEntries(data.labels.map((l, i) => [l, i])),
+    ...o.base.hf,
+    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
     pad_token_id: pad,
   };
-  const arch = info.model.modelType === 'gpt2' ? 'GPT2ForSequenceClassification' : 'LlamaForSequenceClassification';
   const trainer = new Trainer(o.backend, store, {
-    trainLoss: (g) => clf.loss(new Ctx(g, true, o.dropout), ...inputs(g, batchSize), o.auxLm),
-    evalOutputs: (g) => ({ loss: clf.loss(new Ctx(g, false), ...inputs(g, 'batch')) }),
+    trainLoss: (g) => model.loss(new Ctx(g, true, o.dropout), taskInputs(g, head, batchSize, maxLen), labelsInput(g, batchSize)),
+    evalOutputs: (g) => ({ loss: model.loss(new Ctx(g, false), taskInputs(g, head, 'batch', maxLen), labelsInput(g, 'batch')) }),
     train: {
-      next: () => batchOf(train, Array.from({ length: batchSize }, () => shuffler.next()), maxLen),
+      next: () => batchOf(train, Array.from({ length: batchSize }, () => shuffler.next()), maxLen, head.tokenTypes),
       state: () => shuffler.getState() as unknown as JsonValue,
       restore: (s) => shuffler.setState(s as unknown as ShufflerState),
     },
     tokensPerMicroBatch: batchSize * maxLen,
     save: (dir, resume) =>
-      saveCheckpoint(dir, { config: hf, architectures: [arch], weights: weightsOf(store), tokenizer: { dir: o.base.tokenizerDir }, ...resume }),
+      saveCheckpoint(dir, { config: hf, architectures: [head.architecture], weights: weightsOf(store), tokenizer: { dir: o.base.tokenizerDir }, ...resume }),
   }, {
     outDir: o.out, maxSteps: steps, gradAccum: 1, lr: o.lr, warmup: Math.round(o.warmupFraction * steps), decay: 'linear',
     minLrRatio: 0, gradClip: o.gradClip, evalEvery: 0, saveEvery: 0, keepLast: 1, seed: o.seed, resume: false,
@@ -209,27 +338,132 @@ export async function finetuneClassifier(o: FinetuneOptions): Promise<FinetuneRe
   });
   const r = await trainer.run();
 
-  const fwd = await Forward.compile(o.backend, (g) => {
-    const [ids, mask] = inputs(g, 'batch');
-    return { logits: clf.forward(new Ctx(g), ids, mask).logits };
-  }, store, 'classify');
-  const pred: number[] = [];
-  for (let i = 0; i < data.eval.length; i += 32) {
-    const rows = Array.from({ length: Math.min(32, data.eval.length - i) }, (_, k) => i + k);
-    const logits = (await fwd.run(batchOf(ev, rows, maxLen), ['logits'])).logits.data as Float32Array;
-    for (let k = 0; k < rows.length; k++) {
-      const row = logits.subarray(k * data.labels.length, (k + 1) * data.labels.length);
-      pred.push(row.indexOf(Math.max(...row)));
-    }
+  const fwd = await Forward.compile(o.backend, (g) => ({ logits: model.forward(new Ctx(g), taskInputs(g, head, 'batch', maxLen)) }), store, task);
+  const pred = new Int32Array(ev.rows * ev.width);
+  const n = labels.length;
+  for (let i = 0; i < ev.rows; i += 32) {
+    const rows = Array.from({ length: Math.min(32, ev.rows - i) }, (_, k) => i + k);
+    const logits = (await fwd.run(batchOf(ev, rows, maxLen, head.tokenTypes), ['logits'])).logits.data as Float32Array;
+    for (let k = 0; k < rows.length * ev.width; k++) pred[i * ev.width + k] = argmax(logits.subarray(k * n, (k + 1) * n));
   }
-  const truth = Array.from(ev.y);
+  return { pred, ev, steps, dir: r.finalDir ?? path.join(o.out), losses: r.losses, architecture: head.architecture };
+}
+
+function argmax(xs: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
+  return best;
+}
+
+export function classifierFor(info: CausalLMInfo, numLabels: number): DecoderClassifier {
+  return new DecoderClassifier(info.model, info.hiddenSize, numLabels);
+}
+
+/**
+ * Sequence classification: a decoder classifies its last token (the text then EOS), an encoder its pooled [CLS]
+ * state; which one the checkpoint's model_type decides (its registry entry's 'classify' head).
+ */
+export async function finetuneClassifier(o: FinetuneOptions): Promise<FinetuneResult> {
+  const { data } = o;
+  const r = await trainTask(o, 'classify', data.labels, data.train.length, async (head, pad) => ({
+    train: await encodeClassification(o.base.tokenizer, o.base.hf, head, data.train, data.labels, o.maxLen, pad),
+    ev: await encodeClassification(o.base.tokenizer, o.base.hf, head, data.eval, data.labels, o.maxLen, pad),
+  }), o.auxLm);
+  const truth = Array.from(r.ev.y);
+  const pred = Array.from(r.pred);
   return {
-    accuracy: accuracy(truth, pred),
-    macroF1: macroF1(truth, pred),
-    trainExamples: data.train.length,
-    evalExamples: data.eval.length,
-    steps,
-    dir: r.finalDir ?? path.join(o.out),
-    losses: r.losses,
+    accuracy: accuracy(truth, pred), macroF1: macroF1(truth, pred), trainExamples: data.train.length, evalExamples: data.eval.length,
+    steps: r.steps, dir: r.dir, losses: r.losses, architecture: r.architecture,
   };
+}
+
+/** Token classification (part-of-speech tagging, NER): the first piece of each word predicts its tag. */
+export async function finetuneTagger(o: TagFinetuneOptions): Promise<FinetuneResult> {
+  const { data } = o;
+  const r = await trainTask(o, 'tag', data.labels, data.train.length, async (_head, pad) => ({
+    train: await encodeTagging(o.base.tokenizer, data.train, data.labels, o.maxLen, pad),
+    ev: await encodeTagging(o.base.tokenizer, data.eval, data.labels, o.maxLen, pad),
+  }));
+  const s = tokenClassificationScores(r.ev.y, r.pred);
+  return {
+    accuracy: s.accuracy, macroF1: s.macroF1, trainExamples: data.train.length, evalExamples: data.eval.length, evalWords: s.count,
+    steps: r.steps, dir: r.dir, losses: r.losses, architecture: r.architecture,
+  };
+}
+
+/** A fine-tuned checkpoint ready to label texts (classify) or words (tag). */
+export interface Finetuned {
+  task: FinetuneTask;
+  architecture: string;
+  labels: string[];
+  dir: string;
+  /** Class probabilities of one text, by label, and the best label. */
+  classify(text: string): Promise<{ label: string; probabilities: Record<string, number> }>;
+  /** One tag per word ('' for a word the tokenizer gives no piece, or cut by the model's maximum length). */
+  tag(words: string[]): Promise<string[]>;
+}
+
+/**
+ * Load a fine-tuned checkpoint: its task is the one whose head's HF class config.json's `architectures` names,
+ * among the heads its model_type offers.
+ */
+export async function loadFinetuned(backend: Backend, dir: string): Promise<Finetuned> {
+  const ck = await loadCheckpoint(dir, { requireTokenizer: true, skipOptimizer: true });
+  const hf = ck.config;
+  const id2label = hf.id2label;
+  if (!id2label) throw new Error(`${dir}/config.json has no id2label: not a fine-tuned classifier or tagger (use \`pretrain generate\` for a language model)`);
+  const labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!);
+  const heads = Object.entries(taskHeads(hf.model_type)) as [FinetuneTask, TaskHead][];
+  const arch = hf.architectures?.[0];
+  const found = heads.find(([, h]) => h.architecture === arch) ?? (arch === undefined && heads.length === 1 ? heads[0] : undefined);
+  if (!found) throw new Error(`${dir}/config.json: architectures ${JSON.stringify(hf.architectures ?? [])} is none of the fine-tuning heads of ${hf.model_type} (${heads.map(([, h]) => h.architecture).join(', ') || 'none'})`);
+  const [task, head] = found;
+  const model = head.build(hf, labels.length);
+  const store = new ParameterStore();
+  for (const p of model.parameters()) {
+    const w = ck.weights.get(p.name);
+    if (!w || w.shape.join() !== p.shape.join()) throw new Error(`${dir}/model.safetensors: missing or mis-shaped "${p.name}" (expected [${p.shape}])`);
+    store.set(p.name, w.shape, w.data);
+  }
+  const tok = loadTokenizer(dir);
+  const maxLen = maxPositions(hf, head);
+  const fwd = await Forward.compile(backend, (g) => ({ logits: model.forward(new Ctx(g), taskInputs(g, head, 1, 'seq')) }), store, task);
+  const run = async (ids: number[]): Promise<Float32Array> => {
+    const t = ids.length;
+    const b: Batch = {
+      input_ids: { dtype: 'int64', shape: [1, t], data: BigInt64Array.from(ids, BigInt) },
+      attention_mask: { dtype: 'int64', shape: [1, t], data: new BigInt64Array(t).fill(1n) },
+    };
+    if (head.tokenTypes) b['token_type_ids'] = { dtype: 'int64', shape: [1, t], data: new BigInt64Array(t) };
+    return (await fwd.run(b, ['logits'])).logits.data as Float32Array;
+  };
+  const n = labels.length;
+  return {
+    task, architecture: head.architecture, labels, dir,
+    classify: async (text) => {
+      if (task !== 'classify') throw new Error(`${dir} is a ${head.architecture} (task ${task}), not a sequence classifier`);
+      const [ids] = await frameTexts(tok, hf, head, [text], maxLen);
+      const logits = Array.from(await run(ids!));
+      const m = Math.max(...logits);
+      const e = logits.map((x) => Math.exp(x - m));
+      const z = e.reduce((a, b) => a + b);
+      return { label: labels[argmax(logits)]!, probabilities: Object.fromEntries(labels.map((l, i) => [l, e[i]! / z])) };
+    },
+    tag: async (words) => {
+      if (task !== 'tag') throw new Error(`${dir} is a ${head.architecture} (task ${task}), not a tagger`);
+      const [a] = await alignWordLabels(tok, [words], maxLen);
+      const logits = await run(a!.ids);
+      return a!.firstToken.map((j) => (j < 0 ? '' : labels[argmax(logits.subarray(j * n, (j + 1) * n))]!));
+    },
+  };
+}
+
+/**
+ * The longest input to feed a config's model: its position table, less two rows for a template head (RoBERTa's
+ * table reserves padding_idx + 1 rows; BERT merely loses two positions).
+ */
+function maxPositions(hf: HfConfig, head: TaskHead): number {
+  const o = hf as unknown as Record<string, unknown>;
+  const n = [o['max_position_embeddings'], o['n_positions']].find((v): v is number => typeof v === 'number') ?? 512;
+  return head.framing === 'template' ? n - 2 : n;
 }

@@ -94,3 +94,20 @@ export function weightedMean(values: ArrayLike<number>, weights?: ArrayLike<numb
 export function perplexity(meanLoss: number): number {
   return Math.exp(meanLoss);
 }
+
+/**
+ * Token classification scores (seqeval-free, per token as run_ner.py's accuracy): the pairs whose true label is
+ * not `ignore` (-100: continuation pieces and special tokens) are kept; accuracy over them and macro-F1 over the
+ * tags present in the kept truth or predictions.
+ */
+export function tokenClassificationScores(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, ignore = -100): { accuracy: number; macroF1: number; count: number } {
+  checkPairs(yTrue, yPred, 'tokenClassificationScores');
+  const t: number[] = [];
+  const p: number[] = [];
+  for (let i = 0; i < yTrue.length; i++) {
+    if (yTrue[i] === ignore) continue;
+    t.push(yTrue[i]!);
+    p.push(yPred[i]!);
+  }
+  return { accuracy: accuracy(t, p), macroF1: macroF1(t, p), count: t.length };
+}

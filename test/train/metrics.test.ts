@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accuracy, confusionMatrix, macroF1, perClassScores, perplexity, weightedMean } from '../../src/train/metrics.js';
+import { accuracy, confusionMatrix, macroF1, perClassScores, perplexity, tokenClassificationScores, weightedMean } from '../../src/train/metrics.js';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
 
@@ -48,4 +48,12 @@ test('perplexity and weighted mean', () => {
   close(weightedMean([2, 4]), 3);
   close(perplexity(weightedMean([Math.log(10), Math.log(1000)])), 100);
   assert.throws(() => weightedMean([1], [1, 2]), /1 values but 2 weights/);
+});
+
+test('token classification scores skip the -100 positions', () => {
+  const r = tokenClassificationScores([-100, 0, 1, -100, 1, 2, -100], [5, 0, 1, 0, 2, 2, 9]);
+  assert.equal(r.count, 4);
+  assert.equal(r.accuracy, 0.75);
+  // per class F1: 0 -> 1, 1 -> 2/3, 2 -> 2/3.
+  assert.ok(Math.abs(r.macroF1 - (1 + 2 / 3 + 2 / 3) / 3) < 1e-12);
 });

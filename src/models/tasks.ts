@@ -1,0 +1,32 @@
+// The fine-tuning heads of a model_type: what its registry entry offers (BERT, RoBERTa: classify and tag), and
+// for the decoders the last-token classifier. `finetune` and `predict` look heads up here by config.json's
+// model_type and know no model by name.
+import { decoderClassifyHead } from './classifier.js';
+import { FINETUNE_TASKS, getModel, modelTypes, type FinetuneTask, type TaskHead } from './registry.js';
+
+// The decoders that do not register themselves (yet): they classify from the last token.
+const CAUSAL_LMS = new Set(['gpt2', 'llama']);
+
+/** The fine-tuning heads `modelType` offers, by task. */
+export function taskHeads(modelType: string): Partial<Record<FinetuneTask, TaskHead>> {
+  const entry = modelTypes().includes(modelType) ? getModel(modelType) : undefined;
+  if (entry?.tasks) return { ...entry.tasks };
+  if (entry?.family === 'decoder' || CAUSAL_LMS.has(modelType)) return { classify: decoderClassifyHead(modelType) };
+  return {};
+}
+
+export function isFinetuneTask(task: string): task is FinetuneTask {
+  return (FINETUNE_TASKS as readonly string[]).includes(task);
+}
+
+/** The head for `task`, or an error naming --task and the tasks this model_type supports. */
+export function taskHead(modelType: string, task: string): TaskHead {
+  if (!isFinetuneTask(task)) throw new Error(`--task ${task}: unknown task (tasks: ${FINETUNE_TASKS.join(', ')})`);
+  const heads = taskHeads(modelType);
+  const head = heads[task];
+  if (!head) {
+    const ok = Object.keys(heads);
+    throw new Error(`--task ${task}: model_type ${modelType} ${ok.length ? `supports only --task ${ok.join(', ')}` : 'offers no fine-tuning head'}`);
+  }
+  return head;
+}

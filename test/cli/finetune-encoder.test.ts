@@ -1,0 +1,102 @@
+// `pretrain finetune --task tag|classify` from a pretrained BERT checkpoint and `predict` on the result, through the
+// built CLI; the errors name the flag for a bad task or data.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { saveCheckpoint } from '../../src/io/checkpoint.js';
+import { initParameters } from '../../src/nn/index.js';
+import '../../src/models/index.js';
+import { getModel } from '../../src/models/registry.js';
+import { gpt2Config, gpt2ConfigToHf, Gpt2LMHeadModel } from '../../src/models/gpt2.js';
+import { saveTokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
+import type { ParamSpec } from '../../src/nn/index.js';
+import { tempDir } from '../tokenizers/helpers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const isTs = import.meta.url.endsWith('.ts');
+const main = path.join(here, '..', '..', 'src', 'cli', isTs ? 'main.ts' : 'main.js');
+
+function cli(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [...(isTs ? ['--import', 'tsx'] : []), main, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+const weights = (specs: ParamSpec[], seed: number) => {
+  const init = initParameters(specs, seed);
+  return new Map(specs.map((s) => [s.name, { shape: s.shape, data: init.get(s.name)! }]));
+};
+
+const dir = tempDir('pretrain-cli-enc-');
+const sentences: Array<{ tokens: string[]; tags: string[] }> = [];
+const nouns = ['cat', 'dog', 'house', 'mat', 'tree'];
+const verbs = ['sat', 'ran', 'jumped', 'slept'];
+for (let i = 0; i < 60; i++)
+  sentences.push({ tokens: ['The', nouns[i % 5]!, verbs[i % 4]!, 'on', 'the', nouns[(i + 2) % 5]!, '.'], tags: ['DET', 'NOUN', 'VERB', 'ADP', 'DET', 'NOUN', '.'] });
+const tagged = path.join(dir, 'tagged.jsonl');
+writeFileSync(tagged, sentences.map((s) => JSON.stringify(s)).join('\n') + '\n');
+const tokDir = path.join(dir, 'tok');
+const tokenizer = saveTokenizer(tokDir, trainTokenizer('wordpiece', sentences.map((s) => s.tokens.join(' ')), { vocabSize: 200 }));
+
+test('finetune --task tag from a BERT checkpoint, then predict tags each word', async () => {
+  const bert = getModel('bert');
+  const hf = bert.newConfig({ layers: 1, hidden: 32, heads: 2, positions: 32, dropout: 0 }, tokenizer);
+  const pre = path.join(dir, 'bert');
+  await saveCheckpoint(pre, { config: hf, architectures: [bert.architecture(['mlm', 'nsp'])], weights: weights(bert.build(hf).parameters(), 1), tokenizer: { dir: tokDir } });
+  const out = path.join(dir, 'tagger');
+  const ft = cli('finetune', '--from', pre, '--task', 'tag', '--data', tagged, '--out', out, '--max-len', '16', '--batch-size', '8', '--epochs', '6', '--lr', '5e-3', '--dropout', '0', '--json');
+  assert.equal(ft.code, 0, ft.err);
+  const r = JSON.parse(ft.out) as { task: string; accuracy: number; labels: string[]; evalExamples: number; evalWords: number; architecture: string };
+  assert.equal(r.task, 'tag');
+  assert.equal(r.architecture, 'BertForTokenClassification');
+  assert.deepEqual(r.labels, ['.', 'ADP', 'DET', 'NOUN', 'VERB']);
+  assert.equal(r.evalExamples, 6);
+  assert.equal(r.evalWords, 42);
+  assert.ok(r.accuracy > 0.9, `accuracy ${r.accuracy}`);
+  const p = cli('predict', '--model', out, '--json', 'The', 'dog', 'slept', 'on the mat', '.');
+  assert.equal(p.code, 0, p.err);
+  const pr = JSON.parse(p.out) as { tokens: string[]; tags: string[] };
+  assert.deepEqual(pr.tokens, ['The', 'dog', 'slept', 'on', 'the', 'mat', '.']);
+  assert.deepEqual(pr.tags, ['DET', 'NOUN', 'VERB', 'ADP', 'DET', 'NOUN', '.']);
+  const plain = cli('predict', '--model', out, 'The', 'cat', 'ran');
+  assert.equal(plain.code, 0, plain.err);
+  assert.match(plain.out, /^The\tDET\ncat\tNOUN\nran\tVERB\n$/);
+
+  // Wrong data for the task, and --per-label on tagging: errors name the flag.
+  const bad = cli('finetune', '--from', pre, '--task', 'classify', '--data', 'brown-pos', '--out', path.join(dir, 'x'));
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /--data brown-pos is for --task tag/);
+  const per = cli('finetune', '--from', pre, '--task', 'tag', '--data', tagged, '--per-label', '3', '--out', path.join(dir, 'x'));
+  assert.match(per.err, /--per-label applies to --task classify/);
+  const qa = cli('finetune', '--from', pre, '--task', 'qa', '--out', path.join(dir, 'x'));
+  assert.match(qa.err, /--task qa: unknown task \(tasks: classify, tag\)/);
+});
+
+test('finetune --task classify from BERT pools [CLS]; --task tag on a decoder names the tasks it supports', async () => {
+  const bert = getModel('bert');
+  const hf = bert.newConfig({ layers: 1, hidden: 32, heads: 2, positions: 32, dropout: 0 }, tokenizer);
+  const pre = path.join(dir, 'bert-mlm');
+  await saveCheckpoint(pre, { config: hf, architectures: ['BertForMaskedLM'], weights: weights(bert.build(hf, { heads: ['mlm'] }).parameters(), 2), tokenizer: { dir: tokDir } });
+  const data = path.join(dir, 'labels.jsonl');
+  writeFileSync(data, Array.from({ length: 40 }, (_, i) => JSON.stringify(i % 2 ? { text: `the cat sat on the mat ${i}`, label: 'cat' } : { text: `the dog ran to the house ${i}`, label: 'dog' })).join('\n') + '\n');
+  const out = path.join(dir, 'clf');
+  const ft = cli('finetune', '--from', pre, '--data', data, '--out', out, '--max-len', '16', '--batch-size', '8', '--epochs', '4', '--lr', '3e-3', '--json');
+  assert.equal(ft.code, 0, ft.err);
+  const r = JSON.parse(ft.out) as { task: string; architecture: string; labels: string[] };
+  assert.equal(r.architecture, 'BertForSequenceClassification');
+  assert.deepEqual(r.labels, ['cat', 'dog']);
+  const p = cli('predict', '--model', out, '--json', 'the', 'dog', 'ran');
+  assert.equal(p.code, 0, p.err);
+  const pr = JSON.parse(p.out) as { label: string; probabilities: Record<string, number> };
+  assert.ok(['cat', 'dog'].includes(pr.label));
+  assert.ok(Math.abs(pr.probabilities['cat']! + pr.probabilities['dog']! - 1) < 1e-5);
+
+  const c = gpt2Config({ vocabSize: tokenizer.vocabSize, nEmbd: 16, nLayer: 1, nHead: 2, nPositions: 16 });
+  const gpt = path.join(dir, 'gpt2');
+  await saveCheckpoint(gpt, { config: gpt2ConfigToHf(c), weights: weights(new Gpt2LMHeadModel(c).parameters(), 3), tokenizer: { dir: tokDir } });
+  const bad = cli('finetune', '--from', gpt, '--task', 'tag', '--out', path.join(dir, 'y'));
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /--task tag: model_type gpt2 supports only --task classify/);
+});

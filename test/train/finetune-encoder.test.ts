@@ -1,0 +1,126 @@
+// Encoder fine-tuning through the library: a tiny BERT (registry newConfig, WordPiece trained on Brown) learns
+// Brown part-of-speech tags well above the majority-tag baseline, classifies a separable JSONL task from [CLS],
+// copies pretrained body weights by name, saves HF task checkpoints, and a decoder refuses --task tag.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { brownPosData } from '../../src/data/brown-pos.js';
+import { initParameters } from '../../src/nn/index.js';
+import '../../src/models/index.js';
+import { getModel } from '../../src/models/registry.js';
+import { taskHead } from '../../src/models/tasks.js';
+import { gpt2Config, gpt2ConfigToHf } from '../../src/models/gpt2.js';
+import { nodeBackend } from '../../src/runtime/node.js';
+import { ParameterStore } from '../../src/runtime/store.js';
+import { saveTokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
+import { finetuneClassifier, finetuneTagger, jsonlData, limitExamples, loadFinetuned, type TaggingData } from '../../src/train/finetune.js';
+import { UNIVERSAL_TAGS } from '../../src/data/brown-pos.js';
+import { brownSlice, tempDir } from '../tokenizers/helpers.js';
+
+const dir = tempDir('pretrain-ft-enc-');
+const tokDir = path.join(dir, 'tok');
+const tokenizer = saveTokenizer(tokDir, trainTokenizer('wordpiece', brownSlice(30), { vocabSize: 1500 }));
+const bert = getModel('bert');
+const hf = bert.newConfig({ layers: 2, hidden: 32, heads: 2, positions: 64, dropout: 0 }, tokenizer);
+const common = {
+  backend: nodeBackend, base: { hf, tokenizer, tokenizerDir: tokDir }, scratch: true, batchSize: 16, warmupFraction: 0.1,
+  weightDecay: 0, gradClip: 1, dropout: 0, seed: 1, progress: false,
+};
+
+test('a tiny BERT tags Brown parts of speech well above the majority tag', async () => {
+  const data: TaggingData = {
+    labels: [...UNIVERSAL_TAGS].sort(),
+    train: limitExamples(brownPosData('train'), 480, 3),
+    eval: limitExamples(brownPosData('validation'), 120, 4),
+  };
+  const words = data.eval.flatMap((s) => s.tags);
+  const majority = words.filter((t) => t === 'NOUN').length / words.length;
+  const r = await finetuneTagger({ ...common, data, out: path.join(dir, 'tag'), maxLen: 64, epochs: 2, lr: 5e-3 });
+  assert.equal(r.steps, 60);
+  assert.equal(r.architecture, 'BertForTokenClassification');
+  assert.ok(r.evalWords! > 0.85 * words.length, `${r.evalWords} of ${words.length} words scored`);
+  console.log(`# tag: accuracy ${r.accuracy.toFixed(3)}, macro-F1 ${r.macroF1.toFixed(3)}, NOUN share ${majority.toFixed(3)}`);
+  assert.ok(r.accuracy > majority + 0.25, `token accuracy ${r.accuracy} vs NOUN share ${majority}`);
+  assert.ok(r.macroF1 > 0.2, `macro-F1 ${r.macroF1}`);
+  const cfg = JSON.parse(readFileSync(path.join(r.dir, 'config.json'), 'utf8')) as { architectures: string[]; id2label: Record<string, string>; label2id: Record<string, number>; model_type: string };
+  assert.deepEqual(cfg.architectures, ['BertForTokenClassification']);
+  assert.equal(cfg.model_type, 'bert');
+  assert.equal(Object.keys(cfg.id2label).length, 12);
+  assert.equal(cfg.label2id[cfg.id2label['3']!], 3);
+  const m = await loadFinetuned(nodeBackend, r.dir);
+  assert.equal(m.task, 'tag');
+  const tags = await m.tag(['The', 'jury', 'said', 'it', 'was', 'unbelievably', 'good', '.']);
+  assert.equal(tags.length, 8);
+  assert.equal(tags[0], 'DET');
+  assert.equal(tags[7], '.');
+  await assert.rejects(m.classify('x'), /not a sequence classifier/);
+});
+
+test('a tiny BERT classifies a separable JSONL task from the pooled [CLS] state', async () => {
+  const good = ['great', 'lovely', 'superb', 'fine', 'happy'];
+  const bad = ['awful', 'poor', 'grim', 'sad', 'dull'];
+  const filler = ['the', 'film', 'was', 'and', 'plot', 'a', 'very', 'its'];
+  let s = 7;
+  const rand = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  const pick = (xs: string[]) => xs[Math.floor(rand() * xs.length)]!;
+  const file = path.join(dir, 'reviews.jsonl');
+  writeFileSync(file, Array.from({ length: 300 }, (_, i) => {
+    const label = i % 2 ? 'pos' : 'neg';
+    const words = Array.from({ length: 6 }, () => pick(filler));
+    words.splice(Math.floor(rand() * 6), 0, pick(label === 'pos' ? good : bad));
+    return JSON.stringify({ text: words.join(' '), label });
+  }).join('\n') + '\n');
+  const data = await jsonlData(file);
+  const r = await finetuneClassifier({ ...common, data, out: path.join(dir, 'clf'), maxLen: 16, epochs: 3, lr: 3e-3, auxLm: 0 });
+  assert.ok(r.accuracy > 0.9, `accuracy ${r.accuracy}`);
+  assert.equal(r.architecture, 'BertForSequenceClassification');
+  const m = await loadFinetuned(nodeBackend, r.dir);
+  assert.equal(m.task, 'classify');
+  const p = await m.classify('the film was superb');
+  assert.equal(p.label, 'pos');
+  assert.ok(Math.abs(p.probabilities['pos']! + p.probabilities['neg']! - 1) < 1e-5);
+});
+
+test('pretrained body weights are copied by name; the head starts fresh', async () => {
+  const pre = bert.build(hf, { heads: ['mlm', 'nsp'] });
+  const specs = pre.parameters();
+  const store = new ParameterStore();
+  for (const [n, v] of initParameters(specs, 9)) store.set(n, specs.find((p) => p.name === n)!.shape, v);
+  const data: TaggingData = { labels: ['A', 'B'], train: [{ tokens: ['the', 'cat'], tags: ['A', 'B'] }], eval: [{ tokens: ['a', 'dog'], tags: ['A', 'B'] }] };
+  const r = await finetuneTagger({ ...common, base: { ...common.base, store }, scratch: false, data, out: path.join(dir, 'pre'), maxLen: 8, epochs: 1, lr: 1e-9 });
+  const { loadCheckpoint } = await import('../../src/io/checkpoint.js');
+  const ck = await loadCheckpoint(r.dir, { skipOptimizer: true });
+  const name = 'bert.encoder.layer.1.attention.self.query.weight';
+  const near = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((x, i) => Math.abs(x - b[i]!) < 1e-6);
+  assert.ok(near(ck.weights.get(name)!.data, store.get(name)), 'body weights from the pretrained store');
+  assert.ok(ck.weights.has('classifier.weight') && !ck.weights.has('bert.pooler.dense.weight') && !ck.weights.has('cls.predictions.bias'));
+  const rs = await finetuneClassifier({ ...common, base: { ...common.base, store }, scratch: false, data: { labels: ['A', 'B'], train: [{ text: 'the cat', label: 'A' }], eval: [{ text: 'a dog', label: 'B' }] }, out: path.join(dir, 'pre-clf'), maxLen: 8, epochs: 1, lr: 1e-9, auxLm: 0 });
+  const cs = await loadCheckpoint(rs.dir, { skipOptimizer: true });
+  assert.ok(near(cs.weights.get('bert.pooler.dense.weight')!.data, store.get('bert.pooler.dense.weight')), 'NSP pooler reused');
+});
+
+test('a decoder offers classify only; the error names --task and the supported tasks', () => {
+  const g = gpt2ConfigToHf(gpt2Config({ vocabSize: 50, nEmbd: 16, nLayer: 1, nHead: 2, nPositions: 16 }));
+  assert.equal(taskHead('gpt2', 'classify').architecture, 'GPT2ForSequenceClassification');
+  assert.throws(() => taskHead(g.model_type, 'tag'), /--task tag: model_type gpt2 supports only --task classify/);
+  assert.throws(() => taskHead('bert', 'qa'), /--task qa: unknown task \(tasks: classify, tag\)/);
+  assert.equal(taskHead('bert', 'tag').architecture, 'BertForTokenClassification');
+});
+
+test('a tiny RoBERTa (byte-level BPE) fine-tunes as a tagger through its registry head', async () => {
+  const sents = Array.from({ length: 80 }, (_, i) => ({
+    tokens: ['The', ['cat', 'dog', 'house'][i % 3]!, ['sat', 'ran'][i % 2]!, 'quickly', '.'],
+    tags: ['DET', 'NOUN', 'VERB', 'ADV', '.'],
+  }));
+  const bpeDir = path.join(dir, 'bpe');
+  const tok = saveTokenizer(bpeDir, trainTokenizer('bpe', sents.map((s) => s.tokens.join(' ')), { vocabSize: 300 }));
+  const rhf = getModel('roberta').newConfig({ layers: 1, hidden: 32, heads: 2, positions: 32, dropout: 0 }, tok);
+  const data: TaggingData = { labels: ['.', 'ADV', 'DET', 'NOUN', 'VERB'], train: sents.slice(0, 70), eval: sents.slice(70) };
+  const r = await finetuneTagger({ ...common, base: { hf: rhf, tokenizer: tok, tokenizerDir: bpeDir }, data, out: path.join(dir, 'rob'), maxLen: 16, epochs: 6, lr: 5e-3 });
+  assert.equal(r.architecture, 'RobertaForTokenClassification');
+  assert.equal(r.evalWords, 50);
+  assert.ok(r.accuracy > 0.9, `accuracy ${r.accuracy}`);
+  const m = await loadFinetuned(nodeBackend, r.dir);
+  assert.deepEqual(await m.tag(['The', 'dog', 'ran', 'quickly', '.']), ['DET', 'NOUN', 'VERB', 'ADV', '.']);
+});
