@@ -1,17 +1,15 @@
 // The fine-tuning heads of a model_type: what its registry entry offers (BERT, RoBERTa: classify and tag), and
-// for the decoders the last-token classifier. `finetune` and `predict` look heads up here by config.json's
+// for every decoder the last-token classifier. `finetune` and `predict` look heads up here by config.json's
 // model_type and know no model by name.
 import { decoderClassifyHead } from './classifier.js';
 import { FINETUNE_TASKS, getModel, modelTypes, type FinetuneTask, type TaskHead } from './registry.js';
-
-// The decoders that do not register themselves (yet): they classify from the last token.
-const CAUSAL_LMS = new Set(['gpt2', 'llama']);
 
 /** The fine-tuning heads `modelType` offers, by task. */
 export function taskHeads(modelType: string): Partial<Record<FinetuneTask, TaskHead>> {
   const entry = modelTypes().includes(modelType) ? getModel(modelType) : undefined;
   if (entry?.tasks) return { ...entry.tasks };
-  if (entry?.family === 'decoder' || CAUSAL_LMS.has(modelType)) return { classify: decoderClassifyHead(modelType) };
+  // Every decoder classifies from its last token (GPT-1); one head serves them all.
+  if (entry?.family === 'decoder') return { classify: decoderClassifyHead(modelType) };
   return {};
 }
 
