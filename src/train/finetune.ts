@@ -16,7 +16,7 @@ import type { FinetuneTask, TaskHead, TaskInputs, TaskModel } from '../models/re
 import { taskHead, taskHeads } from '../models/tasks.js';
 import type { Backend } from '../runtime/backend.js';
 import { Forward, type Batch } from '../runtime/step.js';
-import { ParameterStore } from '../runtime/store.js';
+import { storeFromWeights, type ParameterStore } from '../runtime/store.js';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import type { HfConfig } from '../io/hf-config.js';
 import type { JsonValue } from '../io/json.js';
@@ -277,21 +277,12 @@ function taskInputs(g: Graph, head: TaskHead, b: number | string, t: number | st
 
 /** Parameters for a task model: pretrained ones copied by name (unless scratch), the rest freshly initialised. */
 function initTaskStore(model: TaskModel, base: FinetuneBase, scratch: boolean, seed: number): ParameterStore {
-  const store = new ParameterStore();
   const specs = model.parameters();
-  const init = initParameters(specs, seed);
-  let copied = 0;
-  for (const s of specs) {
-    const from = scratch ? undefined : base.store;
-    if (from?.params.has(s.name)) {
-      const shape = from.shapes.get(s.name)!;
-      if (shape.join() !== s.shape.join()) throw new Error(`pretrained "${s.name}" is [${shape}] but the ${base.hf.model_type} task model needs [${s.shape}]`);
-      store.set(s.name, s.shape, from.get(s.name).slice());
-      copied++;
-    } else store.set(s.name, s.shape, init.get(s.name)!);
-  }
-  if (!scratch && base.store && copied === 0) throw new Error(`no parameter of the pretrained ${base.hf.model_type} checkpoint matches the task model's names`);
-  return store;
+  const pretrained = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const s of specs)
+    if (!scratch && base.store?.params.has(s.name)) pretrained.set(s.name, { shape: base.store.shapes.get(s.name)!, data: base.store.get(s.name).slice() });
+  if (!scratch && base.store && pretrained.size === 0) throw new Error(`no parameter of the pretrained ${base.hf.model_type} checkpoint matches the task model's names`);
+  return storeFromWeights(specs, pretrained, `the pretrained ${base.hf.model_type} checkpoint`, initParameters(specs, seed));
 }
 
 /**
@@ -419,12 +410,7 @@ export async function loadFinetuned(backend: Backend, dir: string): Promise<Fine
   if (!found) throw new Error(`${dir}/config.json: architectures ${JSON.stringify(hf.architectures ?? [])} is none of the fine-tuning heads of ${hf.model_type} (${heads.map(([, h]) => h.architecture).join(', ') || 'none'})`);
   const [task, head] = found;
   const model = head.build(hf, labels.length);
-  const store = new ParameterStore();
-  for (const p of model.parameters()) {
-    const w = ck.weights.get(p.name);
-    if (!w || w.shape.join() !== p.shape.join()) throw new Error(`${dir}/model.safetensors: missing or mis-shaped "${p.name}" (expected [${p.shape}])`);
-    store.set(p.name, w.shape, w.data);
-  }
+  const store = storeFromWeights(model.parameters(), ck.weights, `${dir}/model.safetensors`);
   const tok = loadTokenizer(dir);
   const maxLen = maxPositions(hf, head);
   const fwd = await Forward.compile(backend, (g) => ({ logits: model.forward(new Ctx(g), taskInputs(g, head, 1, 'seq')) }), store, task);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Graph, Tensor } from '../graph/index.js';
 import type { Backend } from '../runtime/backend.js';
 import { Forward, TrainStep, type Batch } from '../runtime/step.js';
-import type { ParameterStore } from '../runtime/store.js';
+import { storeFromWeights, type ParameterStore } from '../runtime/store.js';
 import type { OptimizerConfig } from '../runtime/optimizers.js';
 import { checkpointDirName, keepLast, latestCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import type { JsonValue } from '../io/json.js';
@@ -110,11 +110,9 @@ export class Trainer {
   /** Restores weights, moments, counters and the data position from a checkpoint folder. */
   private async restore(dir: string): Promise<void> {
     const ck = await loadCheckpoint(dir, { requireTrainerState: true });
-    for (const name of this.store.names()) {
-      const w = ck.weights.get(name);
-      if (!w) throw new Error(`${dir}/model.safetensors has no tensor "${name}"`);
-      this.store.set(name, w.shape, w.data);
-    }
+    const specs = this.store.names().map((name) => ({ name, shape: this.store.shapes.get(name)! }));
+    const loaded = storeFromWeights(specs, ck.weights, path.join(dir, 'model.safetensors'));
+    for (const { name, shape } of specs) this.store.set(name, shape, loaded.get(name));
     for (const [k, v] of ck.optimizer ?? []) this.store.state.set(k, v.data);
     const s = ck.trainerState as { step: number; microStep: number; seed: number; data: JsonValue };
     this.store.step = s.step;

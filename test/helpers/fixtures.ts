@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { readSafetensorsF32 } from '../../src/io/files.js';
 import type { ParamSpec } from '../../src/nn/index.js';
 import type { HostTensor } from '../../src/runtime/backend.js';
-import { ParameterStore } from '../../src/runtime/store.js';
+import { storeFromWeights, type ParameterStore } from '../../src/runtime/store.js';
 import { Forward } from '../../src/runtime/step.js';
 import { nodeBackend } from '../../src/runtime/node.js';
 import { Ctx } from '../../src/nn/index.js';
@@ -40,13 +40,7 @@ export function readConfigJson(name: string): Record<string, unknown> {
  */
 export async function loadWeights(name: string, model: { parameters(): ParamSpec[] }, strict = false): Promise<ParameterStore> {
   const weights = await readSafetensorsF32(`${fixtureDir(name)}/model.safetensors`);
-  const store = new ParameterStore();
-  for (const p of model.parameters()) {
-    const w = weights.get(p.name);
-    assert.ok(w, `model.safetensors lacks ${p.name}`);
-    assert.deepEqual(w.shape, p.shape, `${p.name}: file holds [${w.shape}], model expects [${p.shape}]`);
-    store.set(p.name, w.shape, w.data);
-  }
+  const store = storeFromWeights(model.parameters(), weights, `${fixtureDir(name)}/model.safetensors`);
   if (strict) {
     const unused = [...weights.keys()].filter((n) => !store.params.has(n));
     assert.deepEqual(unused, [], `tensors in the file that the model does not use: ${unused.join(', ')}`);
