@@ -116,3 +116,13 @@ test('an objective the architecture cannot train fails with one line naming the 
   assert.throws(() => resolveConfig(undefined, { arch: 'gpt2', objective: 'mlm+nsp' }), (e: Error) => e.message === '--arch gpt2 cannot train --objective mlm+nsp; valid objectives for gpt2: clm');
   assert.throws(() => resolveConfig(undefined, { arch: 'bertish' }), msg(/--arch: expected one of gpt2, llama.*bertish/));
 });
+
+test('examples/roberta.yaml resolves to the RoBERTa recipe', async () => {
+  const c = resolveConfig(await loadConfig('examples/roberta.yaml'), {});
+  assert.equal(c.arch, 'roberta');
+  assert.equal(c.objective.name, 'mlm');
+  assert.equal(c.objective.packing, 'full-sentences');
+  assert.deepEqual([c.model.layers, c.model.hidden, c.gradAccum, c.seqLen], [4, 256, 4, 128]);
+  assert.deepEqual([c.beta2, c.eps, c.weightDecay, c.decay], [0.98, 1e-6, 0.01, 'linear'], 'from the roberta recipe');
+  assert.equal(resolveConfig(await loadConfig('examples/roberta.yaml'), { beta2: 0.95 }).beta2, 0.95, 'flags override the recipe');
+});
