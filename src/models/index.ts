@@ -7,6 +7,7 @@ import { LlamaForCausalLM, llamaConfigFromHf, llamaConfigToHf } from './llama.js
 
 import './bert.js';
 import './roberta.js';
+import './t5.js';
 export type { DecoderInputs, DecoderOutputs } from './gpt2.js';
 
 /** What the trainer, the generator and the classifier need from a decoder-only language model. */

@@ -13,8 +13,10 @@ import * as F from '../graph/index.js';
  * - `mlm`: masked LM over `labels` (-100 = not predicted).
  * - `nsp`: next-sentence prediction from the pooled [CLS] state, over `next_sentence_label`.
  * - `sbo`: SpanBERT's span boundary objective, over the `sbo_*` inputs.
+ * - `seq2seq`: the LM head of an encoder-decoder over `labels` [B, Td], not shifted (`decoder_input_ids` are
+ *   the labels shifted right).
  */
-export type HeadName = 'lm' | 'mlm' | 'nsp' | 'sbo';
+export type HeadName = 'lm' | 'mlm' | 'nsp' | 'sbo' | 'seq2seq';
 
 /** What a new model's config needs of its tokenizer (structurally a Tokenizer; models sit below tokenizers). */
 export interface ModelTokens {
