@@ -391,10 +391,10 @@ export class T5ForConditionalGeneration extends Module implements PretrainingMod
     return this.shared.attend(ctx, F.mul(hidden, this.config.dModel ** -0.5));
   }
 
-  /** Key/value cache geometry: per decoder layer, self and cross keys/values of [B, heads, T, dKv]. */
-  get cache(): { layers: number; heads: number; headDim: number; vocab: number } {
+  /** Cache geometry: per decoder layer, self and cross keys/values of [B, heads, T, dKv]; the vocabulary and width. */
+  get cache(): { layers: number; heads: number; headDim: number; vocab: number; hidden: number } {
     const c = this.config;
-    return { layers: c.numDecoderLayers, heads: c.numHeads, headDim: c.dKv, vocab: c.vocabSize };
+    return { layers: c.numDecoderLayers, heads: c.numHeads, headDim: c.dKv, vocab: c.vocabSize, hidden: c.dModel };
   }
 
   /**

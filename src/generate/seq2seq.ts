@@ -1,0 +1,209 @@
+// Generation for encoder-decoders (T5): the encoder runs once; the decoder then runs step by step from
+// decoder_start_token_id. With the cache, each step feeds only the newest token plus the self-attention keys/values
+// of the earlier steps, and the cross-attention keys/values, which are computed once from the encoder output (in
+// the encoder graph). Without it, each step re-reads the whole decoder sequence against the encoder output (kept
+// for comparison and tests). Greedy by default, or sampled (temperature, top-k, top-p, repetition penalty).
+// Graph names follow transformers.js's T5 exports: past_key_values.{i}.decoder|encoder.key|value,
+// present.{i}.decoder|encoder.key|value, encoder_hidden_states, encoder_attention_mask. Portable: no Node imports.
+import * as F from '../graph/index.js';
+import type { Graph, Tensor } from '../graph/index.js';
+import { Ctx } from '../nn/index.js';
+import type { KV, T5DecodeInputs, T5DecodeOutputs, T5EncodeInputs } from '../models/t5.js';
+import type { Backend, HostTensor } from '../runtime/backend.js';
+import { Forward } from '../runtime/step.js';
+import type { ParameterStore } from '../runtime/store.js';
+import { sampleNextToken, seededRandom, type SamplingOptions } from './sampling.js';
+
+/** What generation needs of an encoder-decoder (T5ForConditionalGeneration). */
+export interface Seq2SeqLM {
+  encode(ctx: Ctx, inp: T5EncodeInputs): Tensor;
+  crossKeyValues(ctx: Ctx, encoderHidden: Tensor): KV[];
+  decode(ctx: Ctx, inp: T5DecodeInputs): T5DecodeOutputs;
+  lmLogits(ctx: Ctx, hidden: Tensor): Tensor;
+  readonly cache: { layers: number; heads: number; headDim: number; vocab: number; hidden: number };
+}
+
+/** transformers.js's dimension names for T5. */
+export const SEQ2SEQ_DIMS = {
+  batch: 'batch_size',
+  encoder: 'encoder_sequence_length',
+  decoder: 'decoder_sequence_length',
+  past: 'past_decoder_sequence_length',
+} as const;
+
+export const seq2seqPastName = (layer: number, side: 'decoder' | 'encoder', kind: 'key' | 'value') => `past_key_values.${layer}.${side}.${kind}`;
+export const seq2seqPresentName = (layer: number, side: 'decoder' | 'encoder', kind: 'key' | 'value') => `present.${layer}.${side}.${kind}`;
+
+/**
+ * The encoder graph: input_ids, attention_mask [batch, encoder_sequence_length] -> last_hidden_state and, with
+ * `crossKV`, every decoder layer's cross-attention keys/values as present.{i}.encoder.key|value.
+ */
+export function buildSeq2SeqEncoderGraph(g: Graph, model: Seq2SeqLM, opts: { crossKV?: boolean } = {}): Record<string, Tensor> {
+  const ctx = new Ctx(g);
+  const dims = [SEQ2SEQ_DIMS.batch, SEQ2SEQ_DIMS.encoder];
+  const hidden = model.encode(ctx, { inputIds: g.input('input_ids', 'int64', dims), attentionMask: g.input('attention_mask', 'int64', dims) });
+  const out: Record<string, Tensor> = { last_hidden_state: hidden };
+  if (opts.crossKV)
+    model.crossKeyValues(ctx, hidden).forEach((kv, i) => {
+      out[seq2seqPresentName(i, 'encoder', 'key')] = kv.key;
+      out[seq2seqPresentName(i, 'encoder', 'value')] = kv.value;
+    });
+  return out;
+}
+
+/**
+ * One decoder step. With the cache: input_ids [batch, decoder_sequence_length] (the new positions),
+ * encoder_attention_mask, past_key_values.{i}.decoder.* [batch, heads, past_decoder_sequence_length, head_dim] and
+ * past_key_values.{i}.encoder.* [batch, heads, encoder_sequence_length, head_dim] -> logits, present.{i}.decoder.*.
+ * Without it: input_ids (the whole decoder sequence), encoder_attention_mask and encoder_hidden_states -> logits.
+ * `lastLogitsOnly` keeps only the last position's logits [batch, 1, vocab].
+ */
+export function buildSeq2SeqDecoderGraph(g: Graph, model: Seq2SeqLM, opts: { cache?: boolean; lastLogitsOnly?: boolean } = {}): Record<string, Tensor> {
+  const cache = opts.cache ?? true;
+  const { layers, heads, headDim } = model.cache;
+  const D = SEQ2SEQ_DIMS;
+  const ctx = new Ctx(g);
+  const decoderInputIds = g.input('input_ids', 'int64', [D.batch, D.decoder]);
+  const encoderAttentionMask = g.input('encoder_attention_mask', 'int64', [D.batch, D.encoder]);
+  let out: T5DecodeOutputs;
+  if (cache) {
+    const kv = (i: number, side: 'decoder' | 'encoder', len: string): KV => ({
+      key: g.input(seq2seqPastName(i, side, 'key'), 'float32', [D.batch, heads, len, headDim]),
+      value: g.input(seq2seqPastName(i, side, 'value'), 'float32', [D.batch, heads, len, headDim]),
+    });
+    const past = Array.from({ length: layers }, (_, i) => kv(i, 'decoder', D.past));
+    const crossKV = Array.from({ length: layers }, (_, i) => kv(i, 'encoder', D.encoder));
+    out = model.decode(ctx, { decoderInputIds, encoderAttentionMask, past, crossKV });
+  } else {
+    const encoderHidden = g.input('encoder_hidden_states', 'float32', [D.batch, D.encoder, model.cache.hidden]);
+    out = model.decode(ctx, { decoderInputIds, encoderAttentionMask, encoderHidden });
+  }
+  let hidden = out.hidden;
+  if (opts.lastLogitsOnly) {
+    const [b, , h] = hidden.shape;
+    hidden = F.withShape(F.slice(hidden, 1, -1), [b, 1, h]);
+  }
+  const outputs: Record<string, Tensor> = { logits: model.lmLogits(ctx, hidden) };
+  if (cache)
+    out.presents.forEach((p, i) => {
+      outputs[seq2seqPresentName(i, 'decoder', 'key')] = p.key;
+      outputs[seq2seqPresentName(i, 'decoder', 'value')] = p.value;
+    });
+  return outputs;
+}
+
+
+export interface Seq2SeqGeneratorOptions {
+  /** Generate through the KV cache (default true). */
+  cache?: boolean;
+}
+
+export interface Seq2SeqGenerateOptions extends SamplingOptions {
+  maxNewTokens: number;
+  /** The decoder's first token (T5: the pad id, 0). */
+  decoderStartTokenId: number;
+  /** Stop a row when it produces one of these (kept in its tokens, as HF does). */
+  eosTokenId?: number | readonly number[];
+  /** Pads shorter prompts (on the right, masked) and the rows that have finished (default 0). */
+  padTokenId?: number;
+  /** Seeds the sampler (sampling only; default 0). */
+  seed?: number;
+  /** Return the raw last-position logits of every step. */
+  returnLogits?: boolean;
+}
+
+export interface Seq2SeqResult {
+  /** New tokens per prompt (decoder start excluded). */
+  tokens: number[][];
+  finishReason: ('eos' | 'length')[];
+  /** logits[step][row], when returnLogits. */
+  logits?: Float32Array[][];
+  /** Decoder runs (the encoder runs once). */
+  runs: number;
+}
+
+const i64 = (shape: number[], values: readonly number[]): HostTensor => ({ dtype: 'int64', shape, data: BigInt64Array.from(values, (v) => BigInt(v)) });
+
+export class Seq2SeqGenerator {
+  private constructor(
+    private readonly model: Seq2SeqLM,
+    private readonly encoder: Forward,
+    private readonly decoder: Forward,
+    readonly cache: boolean,
+  ) {}
+
+  static async create(backend: Backend, model: Seq2SeqLM, store: ParameterStore, opts: Seq2SeqGeneratorOptions = {}): Promise<Seq2SeqGenerator> {
+    const cache = opts.cache ?? true;
+    const encoder = await Forward.compile(backend, (g) => buildSeq2SeqEncoderGraph(g, model, { crossKV: cache }), store, 'encoder');
+    const decoder = await Forward.compile(
+      backend, (g) => buildSeq2SeqDecoderGraph(g, model, { cache, lastLogitsOnly: true }), store, cache ? 'decoder_with_past' : 'decoder',
+    );
+    return new Seq2SeqGenerator(model, encoder, decoder, cache);
+  }
+
+  /** Generates from one encoder input (number[]) or several (number[][], right-padded and masked into one batch). */
+  async generate(prompts: readonly number[] | readonly (readonly number[])[], opts: Seq2SeqGenerateOptions): Promise<Seq2SeqResult> {
+    const list = (prompts.length > 0 && Array.isArray(prompts[0]) ? prompts : [prompts]) as readonly (readonly number[])[];
+    if (list.length === 0 || list.some((p) => p.length === 0)) throw new Error('seq2seq generate: every input needs at least one token');
+    if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens >= 0)) throw new Error(`maxNewTokens must be a non-negative integer, got ${opts.maxNewTokens}`);
+    const n = list.length;
+    const pad = opts.padTokenId ?? 0;
+    const eos = new Set(opts.eosTokenId === undefined ? [] : typeof opts.eosTokenId === 'number' ? [opts.eosTokenId] : opts.eosTokenId);
+    const { layers, heads, headDim, vocab } = this.model.cache;
+    const width = Math.max(...list.map((p) => p.length));
+    const encIds = list.flatMap((p) => [...p, ...Array<number>(width - p.length).fill(pad)]);
+    const encMask = i64([n, width], list.flatMap((p) => [...Array<number>(p.length).fill(1), ...Array<number>(width - p.length).fill(0)]));
+    const enc = await this.encoder.run({ input_ids: i64([n, width], encIds), attention_mask: encMask });
+
+    const tokens: number[][] = list.map(() => []);
+    const finishReason: ('eos' | 'length')[] = list.map(() => 'length');
+    const done = new Array<boolean>(n).fill(false);
+    const rngs = list.map((_, r) => seededRandom(((opts.seed ?? 0) + 0x9e3779b9 * (r + 1)) >>> 0));
+    const logits: Float32Array[][] = [];
+    const seqs = list.map(() => [opts.decoderStartTokenId]);
+    let past: Record<string, HostTensor> = {};
+    const cross: Record<string, HostTensor> = {};
+    if (this.cache) {
+      const empty: HostTensor = { dtype: 'float32', shape: [n, heads, 0, headDim], data: new Float32Array(0) };
+      for (let i = 0; i < layers; i++)
+        for (const kind of ['key', 'value'] as const) {
+          past[seq2seqPastName(i, 'decoder', kind)] = empty;
+          cross[seq2seqPastName(i, 'encoder', kind)] = enc[seq2seqPresentName(i, 'encoder', kind)];
+        }
+    }
+    let runs = 0;
+    for (let step = 0; step < opts.maxNewTokens; step++) {
+      const feedIds = this.cache ? seqs.map((s) => [s[s.length - 1]]) : seqs;
+      const t = feedIds[0].length;
+      const res = await this.decoder.run({
+        input_ids: i64([n, t], feedIds.flat()),
+        encoder_attention_mask: encMask,
+        ...(this.cache ? { ...past, ...cross } : { encoder_hidden_states: enc.last_hidden_state }),
+      });
+      runs++;
+      const all = res.logits.data as Float32Array; // [n, 1, vocab]
+      const stepLogits: Float32Array[] = [];
+      for (let r = 0; r < n; r++) {
+        const row = all.subarray(r * vocab, (r + 1) * vocab);
+        if (opts.returnLogits) stepLogits.push(row.slice());
+        if (done[r]) continue;
+        const token = sampleNextToken(row, { doSample: false, ...opts }, rngs[r], [opts.decoderStartTokenId, ...tokens[r]]);
+        tokens[r].push(token);
+        if (eos.has(token)) {
+          finishReason[r] = 'eos';
+          done[r] = true;
+        }
+      }
+      if (opts.returnLogits) logits.push(stepLogits);
+      if (done.every(Boolean)) break;
+      // Finished rows keep running on padding, which nothing reads.
+      for (let r = 0; r < n; r++) seqs[r].push(tokens[r].length === step + 1 ? tokens[r][step] : pad);
+      if (this.cache) {
+        past = {};
+        for (let i = 0; i < layers; i++)
+          for (const kind of ['key', 'value'] as const) past[seq2seqPastName(i, 'decoder', kind)] = res[seq2seqPresentName(i, 'decoder', kind)];
+      }
+    }
+    return { tokens, finishReason, logits: opts.returnLogits ? logits : undefined, runs };
+  }
+}
