@@ -96,7 +96,7 @@ test('formatConfigHelp lists every field with its flag, type and default', () =>
   const help = formatConfigHelp();
   assert.equal(help.split('\n').length, CONFIG_KEYS.length);
   assert.match(help, /--max-steps <integer> +optimizer steps in total \(default: 2000\)/);
-  assert.match(help, /--arch <gpt2\|llama\|bert\|roberta> +model architecture .*\(default: "gpt2"\)/);
+  assert.match(help, /--arch <gpt2\|llama\|bert\|roberta\|t5> +model architecture .*\(default: "gpt2"\)/);
   assert.match(help, /--resume \[path\] +resume: .*\(default: false\)/);
   assert.match(help, /--kv-heads <integer> +llama only: [^(]*\(default: heads\)$/m);
 });
