@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as F from '../src/graph/index.js';
 import { nodeBackend } from '../src/runtime/node.js';
+import { TrainStep, type Batch, type LossBuilder, type TrainStepOptions } from '../src/runtime/step.js';
+import type { ParameterStore } from '../src/runtime/store.js';
 
 /** ../shared/bench/torch_baseline.py from the repository root, or $PRETRAIN_TORCH_BASELINE. */
 export function torchBaselinePath(): string | undefined {
@@ -91,4 +93,106 @@ export function peakRssMib(): number {
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export interface TrainTiming {
+  /** Mean wall time of the timed steps, in seconds (what tokens/s is computed from, as the baseline does). */
+  meanStep: number;
+  /** Each timed step, in seconds. */
+  times: number[];
+  /** Warm-up and timed steps' losses, in order. */
+  losses: number[];
+  compileS: number;
+  /** Peak RSS after the timed steps, before the profiling session (which has an arena of its own). */
+  rssMib: number;
+  /** Share of a warm profiled step's wall time spent outside ORT kernels; undefined without a profile. */
+  outside?: number;
+  kernelMsPerStep?: number;
+  profiledStepMs: number;
+}
+
+/**
+ * Compiles a train step and times it as torch_baseline.py does (untimed warm-up, then `steps` timed steps cycling
+ * over `batches`, learning rate 1e-4), then measures the share of step time outside ORT kernels with ORT's
+ * profiler on a separately compiled (profiling) session over a copy of the parameters.
+ */
+export async function timeTrainStep(
+  build: LossBuilder,
+  store: ParameterStore,
+  opt: TrainStepOptions,
+  batches: Batch[],
+  o: { steps: number; warmup: number },
+): Promise<TrainTiming> {
+  const batch = (i: number) => [batches[i % batches.length]];
+  const t0 = performance.now();
+  const step = await TrainStep.compile(nodeBackend, build, store, opt);
+  const compileS = (performance.now() - t0) / 1000;
+  const losses: number[] = [];
+  for (let i = 0; i < o.warmup; i++) losses.push((await step.run(batch(i), 1e-4)).loss);
+  const times: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < o.steps; i++) {
+    const s = performance.now();
+    losses.push((await step.run(batch(i), 1e-4)).loss);
+    times.push((performance.now() - s) / 1000);
+    if (process.env.BENCH_VERBOSE) console.log(`  step ${i}: ${times[times.length - 1].toFixed(3)} s`);
+  }
+  const meanStep = (performance.now() - start) / 1000 / o.steps;
+  const rssMib = peakRssMib();
+
+  // Time inside ORT kernels, from ORT's profiler on a separately compiled (profiling) session.
+  const profStart = Date.now() - 1000;
+  const prof = await TrainStep.compile(nodeBackend, build, store.clone(), { ...opt, profile: true });
+  const profTimes: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const s = performance.now();
+    await prof.run(batch(i), 1e-4);
+    profTimes.push(performance.now() - s);
+  }
+  prof.fused.endProfiling?.();
+  // Compare the last runs (warm) with the kernel time ORT recorded for those same runs.
+  const kernelMs = kernelMsPerRun(profStart);
+  const warm = (xs: number[]) => xs.slice(-3).reduce((a, b) => a + b, 0);
+  const outside = kernelMs.length === profTimes.length ? Math.max(0, 1 - warm(kernelMs) / warm(profTimes)) : undefined;
+  return {
+    meanStep, times, losses, compileS, rssMib, outside,
+    kernelMsPerStep: kernelMs.length ? warm(kernelMs) / 3 : undefined,
+    profiledStepMs: warm(profTimes) / 3,
+  };
+}
+
+/** Number of elements of each parameter whose name passes `keep`. */
+export function countParams(specs: readonly { name: string; shape: readonly number[] }[], keep: (name: string) => boolean): number {
+  return specs.filter((p) => keep(p.name)).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+export const pct = (x: number | undefined): string => (x === undefined ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+
+/** Our figures against the baseline's from the same invocation; null when it was skipped. */
+export function torchRatios(ours: { tokens_per_s: number; peak_rss_mib: number; achieved_gflops: number }, torch: TorchResult | undefined) {
+  return torch
+    ? {
+        tokens_per_s: ours.tokens_per_s / torch.tokens_per_s,
+        peak_rss: ours.peak_rss_mib / torch.peak_rss_mib,
+        // Both MFUs against one denominator: torch's measured BLAS peak.
+        mfu_vs_torch_peak: ours.achieved_gflops / torch.peak_gflops,
+        torch_mfu: torch.mfu,
+      }
+    : null;
+}
+
+/** The lines every training benchmark prints after its headline. */
+export function printTrainSummary(
+  ours: { tokens_per_s: number; achieved_gflops: number; mfu: number; mfu_incl_lm_head: number; peak_gflops_ort_matmul: number; share_outside_kernels?: number; peak_rss_mib: number; compile_s: number },
+  torch: { result?: TorchResult; skipped?: string },
+  ratios: ReturnType<typeof torchRatios>,
+  file: string,
+): void {
+  console.log(`  ours : ${ours.tokens_per_s.toFixed(0)} tokens/s, ${ours.achieved_gflops.toFixed(1)} GFLOP/s, MFU ${pct(ours.mfu)} (incl. lm_head ${pct(ours.mfu_incl_lm_head)}) of ORT matmul peak ${ours.peak_gflops_ort_matmul.toFixed(1)} GFLOP/s`);
+  console.log(`         outside ORT kernels: ${pct(ours.share_outside_kernels)} of step time; peak RSS ${ours.peak_rss_mib.toFixed(0)} MiB; compile ${ours.compile_s.toFixed(1)} s`);
+  if (torch.result && ratios) {
+    console.log(`  torch: ${torch.result.tokens_per_s.toFixed(0)} tokens/s, MFU ${pct(torch.result.mfu)} (incl. lm_head ${pct(torch.result.mfu_incl_lm_head)}) of its peak ${torch.result.peak_gflops} GFLOP/s, peak RSS ${torch.result.peak_rss_mib} MiB`);
+    console.log(`  ratio: ${ratios.tokens_per_s.toFixed(2)}x PyTorch tokens/s, ${ratios.peak_rss.toFixed(2)}x its peak RSS`);
+  } else console.log(`  torch: skipped (${torch.skipped})`);
+  console.log(`  -> ${file}`);
 }

@@ -3,10 +3,10 @@
 import * as F from '../src/graph/index.js';
 import { Ctx, initParameters } from '../src/nn/index.js';
 import { Gpt2LMHeadModel, gpt2Config } from '../src/models/gpt2.js';
-import { nodeBackend, availableCores } from '../src/runtime/node.js';
-import { TrainStep, type Batch } from '../src/runtime/step.js';
+import { availableCores } from '../src/runtime/node.js';
+import type { Batch } from '../src/runtime/step.js';
 import { ParameterStore } from '../src/runtime/store.js';
-import { kernelMsPerRun, median, ortMatmulPeakGflops, peakRssMib, runTorchBaseline, writeResult } from './common.js';
+import { countParams, median, ortMatmulPeakGflops, printTrainSummary, runTorchBaseline, timeTrainStep, torchRatios, writeResult } from './common.js';
 
 export interface EngineBenchOptions {
   steps: number;
@@ -40,40 +40,10 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<Record<stri
     return { input_ids: t, labels: t };
   });
 
-  const t0 = performance.now();
-  const step = await TrainStep.compile(nodeBackend, build, store, opt);
-  const compileS = (performance.now() - t0) / 1000;
-  const losses: number[] = [];
-  for (let i = 0; i < o.warmup; i++) losses.push((await step.run([batches[i % 4]], 1e-4)).loss);
-  const times: number[] = [];
-  const start = performance.now();
-  for (let i = 0; i < o.steps; i++) {
-    const s = performance.now();
-    losses.push((await step.run([batches[i % 4]], 1e-4)).loss);
-    times.push((performance.now() - s) / 1000);
-    if (process.env.BENCH_VERBOSE) console.log(`  step ${i}: ${times[times.length - 1].toFixed(3)} s`);
-  }
-  const meanStep = (performance.now() - start) / 1000 / o.steps;
-  // Before the profiling session below, which has an arena of its own.
-  const rss = peakRssMib();
+  const timing = await timeTrainStep(build, store, opt, batches, o);
+  const { meanStep, losses } = timing;
 
-  // Time inside ORT kernels, from ORT's profiler on a separately compiled (profiling) session.
-  const profStart = Date.now() - 1000;
-  const profStore = store.clone();
-  const prof = await TrainStep.compile(nodeBackend, build, profStore, { ...opt, profile: true });
-  const profTimes: number[] = [];
-  for (let i = 0; i < 6; i++) {
-    const s = performance.now();
-    await prof.run([batches[i % 4]], 1e-4);
-    profTimes.push(performance.now() - s);
-  }
-  prof.fused.endProfiling?.();
-  // Compare the last runs (warm) with the kernel time ORT recorded for those same runs.
-  const kernelMs = kernelMsPerRun(profStart);
-  const warm = (xs: number[]) => xs.slice(-3).reduce((a, b) => a + b, 0);
-  const outside = kernelMs.length === profTimes.length ? Math.max(0, 1 - warm(kernelMs) / warm(profTimes)) : undefined;
-
-  const nonEmb = specs.filter((p) => !p.name.endsWith('wte.weight') && !p.name.endsWith('wpe.weight')).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+  const nonEmb = countParams(specs, (n) => !n.endsWith('wte.weight') && !n.endsWith('wpe.weight'));
   const tokens = o.batch * o.seq;
   const flops = 6 * nonEmb * tokens + 12 * o.layers * o.hidden * o.seq * tokens;
   const lmHeadFlops = 6 * o.vocab * o.hidden * o.batch * (o.seq - 1); // logits are computed for T-1 positions
@@ -81,8 +51,8 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<Record<stri
   const ours = {
     tokens_per_s: tokens / meanStep,
     step_time_mean_s: meanStep,
-    step_time_median_s: median(times),
-    compile_s: compileS,
+    step_time_median_s: median(timing.times),
+    compile_s: timing.compileS,
     params: store.count(),
     params_nonembedding: nonEmb,
     model_gflop_per_step: flops / 1e9,
@@ -91,10 +61,10 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<Record<stri
     peak_gflops_ort_matmul: peak,
     mfu: flops / meanStep / 1e9 / peak,
     mfu_incl_lm_head: (flops + lmHeadFlops) / meanStep / 1e9 / peak,
-    share_outside_kernels: outside,
-    kernel_ms_per_step: kernelMs.length ? warm(kernelMs) / 3 : undefined,
-    step_ms_profiled: warm(profTimes) / 3,
-    peak_rss_mib: rss,
+    share_outside_kernels: timing.outside,
+    kernel_ms_per_step: timing.kernelMsPerStep,
+    step_ms_profiled: timing.profiledStepMs,
+    peak_rss_mib: timing.rssMib,
     loss_first: losses[0],
     loss_last: losses[losses.length - 1],
     threads: availableCores(),
@@ -111,25 +81,10 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<Record<stri
     ours,
     torch: torch.result ?? null,
     torch_skipped: torch.skipped,
-    ratios: torch.result
-      ? {
-          tokens_per_s: ours.tokens_per_s / torch.result.tokens_per_s,
-          peak_rss: ours.peak_rss_mib / torch.result.peak_rss_mib,
-          // Both MFUs against one denominator: torch's measured BLAS peak.
-          mfu_vs_torch_peak: flops / meanStep / 1e9 / torch.result.peak_gflops,
-          torch_mfu: torch.result.mfu,
-        }
-      : null,
+    ratios: torchRatios(ours, torch.result),
   };
   const file = writeResult('engine', result);
-  const pct = (x: number | undefined) => (x === undefined ? 'n/a' : `${(100 * x).toFixed(1)}%`);
   console.log(`engine: GPT-2 ${o.layers}x${o.hidden}, batch ${o.batch}x${o.seq}, vocab ${o.vocab}`);
-  console.log(`  ours : ${ours.tokens_per_s.toFixed(0)} tokens/s, ${ours.achieved_gflops.toFixed(1)} GFLOP/s, MFU ${pct(ours.mfu)} (incl. lm_head ${pct(ours.mfu_incl_lm_head)}) of ORT matmul peak ${peak.toFixed(1)} GFLOP/s`);
-  console.log(`         outside ORT kernels: ${pct(ours.share_outside_kernels)} of step time; peak RSS ${ours.peak_rss_mib.toFixed(0)} MiB; compile ${compileS.toFixed(1)} s`);
-  if (torch.result) {
-    console.log(`  torch: ${torch.result.tokens_per_s.toFixed(0)} tokens/s, MFU ${pct(torch.result.mfu)} of its peak ${torch.result.peak_gflops} GFLOP/s, peak RSS ${torch.result.peak_rss_mib} MiB`);
-    console.log(`  ratio: ${result.ratios!.tokens_per_s.toFixed(2)}x PyTorch tokens/s, ${result.ratios!.peak_rss.toFixed(2)}x its peak RSS`);
-  } else console.log(`  torch: skipped (${torch.skipped})`);
-  console.log(`  -> ${file}`);
+  printTrainSummary(ours, torch, result.ratios, file);
   return result;
 }

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { engineDefaults, runEngineBench } from './engine.js';
 import { runDataBench } from './data.js';
+import { bertDefaults, runBertBench } from './bert.js';
 import { runGenerateBench } from './generate.js';
 import { writeResult } from './common.js';
 
@@ -26,6 +27,19 @@ program
       steps: n('steps'), warmup: n('warmup'), batch: n('batch'), seq: n('seq'), layers: n('layers'),
       hidden: n('hidden'), heads: n('heads'), vocab: n('vocab'), torch: o.torch !== false,
     });
+  });
+
+program
+  .command('bert')
+  .description('BERT (4 layers, 256 wide, 4 heads, ffn 1024, vocab 8192, batch 32x128): MLM training step beside PyTorch')
+  .option('--steps <n>', 'timed steps', String(bertDefaults.steps))
+  .option('--warmup <n>', 'untimed warm-up steps', String(bertDefaults.warmup))
+  .option('--batch <n>', 'batch size', String(bertDefaults.batch))
+  .option('--seq <n>', 'sequence length', String(bertDefaults.seq))
+  .option('--no-torch', 'skip the PyTorch baseline')
+  .action(async (o: Record<string, string | boolean>) => {
+    const n = (k: string) => Number(o[k]);
+    await runBertBench({ ...bertDefaults, steps: n('steps'), warmup: n('warmup'), batch: n('batch'), seq: n('seq'), torch: o.torch !== false });
   });
 
 program

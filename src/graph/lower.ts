@@ -69,6 +69,12 @@ export class Lowering {
       });
   }
 
+  /** A symbol whose value is known only once `tensor` (an op's output) is computed: its length along `axis`. */
+  declareSymbol(symbol: string, tensor: string, axis: number): void {
+    if (this.symbolSources.has(symbol)) throw new Error(`dimension "${symbol}" is declared twice`);
+    this.symbolSources.set(symbol, { input: tensor, axis });
+  }
+
   setName(t: Tensor, name: string): void {
     this.names.set(t.id, name);
   }

@@ -243,10 +243,16 @@ export class SpanBoundaryHead extends Module {
   }
 }
 
-/** The MLM head's loss and statistics: logits [B, T, V] against labels [B, T] (-100 = not predicted). */
-export function mlmLoss(logits: Tensor, labels: Tensor): { loss: Tensor; stats: Record<string, Tensor> } {
-  const v = logits.shape[logits.rank - 1];
-  return headLoss('mlm', F.reshape(logits, [-1, v]), F.reshape(labels, [-1]));
+/**
+ * The MLM head's loss and statistics from hidden states [B, T, H] against labels [B, T] (-100 = not predicted).
+ * Only the labelled rows go through the head (`logitsOf`: [N, H] -> [N, V], e.g. `mlmLogits`): the same loss,
+ * statistics and gradients as logits at every position, for the ~15% of the vocabulary projection that counts.
+ */
+export function mlmLoss(hidden: Tensor, labels: Tensor, logitsOf: (rows: Tensor) => Tensor): { loss: Tensor; stats: Record<string, Tensor> } {
+  const h = hidden.shape[hidden.rank - 1];
+  const flat = F.reshape(labels, [-1]);
+  const rows = F.nonZero(F.not(F.equal(flat, -100)));
+  return headLoss('mlm', logitsOf(F.gather(F.reshape(hidden, [-1, h]), rows, 0)), F.gather(flat, rows, 0));
 }
 
 /** Optional graph inputs: absent from `inputs` = not fed. */
@@ -322,7 +328,7 @@ export class BertForPreTraining extends Module implements PretrainingModel {
     return this.bert.forward(ctx, inp);
   }
 
-  /** MLM logits [B, T, V] from the encoder's hidden states. */
+  /** MLM logits [..., V] from the encoder's hidden states [..., H]. */
   mlmLogits(ctx: Ctx, hidden: Tensor): Tensor {
     if (!this.predictions) throw new Error('bert: this model was built without the mlm head');
     return this.predictions.forward(ctx, hidden);
@@ -343,7 +349,7 @@ export class BertForPreTraining extends Module implements PretrainingModel {
     return sumHeads(heads.map((head) => {
       switch (head) {
         case 'mlm':
-          return mlmLoss(this.mlmLogits(ctx, hidden), required(inputs, 'labels', 'mlm'));
+          return mlmLoss(hidden, required(inputs, 'labels', 'mlm'), (rows) => this.mlmLogits(ctx, rows));
         case 'nsp':
           return headLoss('nsp', this.nspLogits(ctx, pooled!), required(inputs, 'next_sentence_label', 'nsp'));
         case 'sbo':

@@ -74,7 +74,7 @@ export class RobertaForMaskedLM extends Module implements PretrainingModel {
     return this.roberta.forward(ctx, inp);
   }
 
-  /** MLM logits [B, T, V] from the encoder's hidden states. */
+  /** MLM logits [..., V] from the encoder's hidden states [..., H]. */
   mlmLogits(ctx: Ctx, hidden: Tensor): Tensor {
     if (!this.lm_head) throw new Error('roberta: this model was built without the mlm head');
     return this.lm_head.forward(ctx, hidden);
@@ -88,7 +88,7 @@ export class RobertaForMaskedLM extends Module implements PretrainingModel {
     };
     const { hidden } = this.encode(ctx, { inputIds: need('input_ids', heads.join('+')), attentionMask: inputs['attention_mask'], tokenTypeIds: inputs['token_type_ids'] });
     return sumHeads(heads.map((head) => {
-      if (head === 'mlm') return mlmLoss(this.mlmLogits(ctx, hidden), need('labels', 'mlm'));
+      if (head === 'mlm') return mlmLoss(hidden, need('labels', 'mlm'), (rows) => this.mlmLogits(ctx, rows));
       if (head === 'sbo' && this.span_boundary) return { ...sboLoss(ctx, this.span_boundary, hidden, inputs), weight: this.sboWeight };
       throw new Error(`roberta: no "${head}" head in this model (built with ${this.heads.join(', ')})`);
     }));

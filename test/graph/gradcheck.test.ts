@@ -64,6 +64,8 @@ const cases: Case[] = [
   ['cast', [{ shape: [3] }], ([a]) => F.cast(F.mul(a, 2), 'float64')],
   ['trilu', [{ shape: [3, 3] }], ([a]) => F.trilu(a, false)],
   ['with_shape', [{ shape: [2, 3] }], ([a]) => F.withShape(F.mul(F.withShape(a, [2, 'n']), 2), [2, 3])],
+  ['gather (rows at nonZero, a run-time count)', [{ shape: [5, 3] }], ([x], g) =>
+    F.withShape(F.gather(x, F.nonZero(F.not(F.equal(g.constant(BigInt64Array.from([2n, -100n, 0n, -100n, 4n]), 'int64', [5]), -100))), 0), [3, 3])],
   ['cross_entropy (ignore -100)', [{ shape: [4, 5] }], ([x], g) =>
     F.crossEntropy(x, g.constant(BigInt64Array.from([2n, -100n, 0n, 4n]), 'int64', [4]))],
   ['dropout (mask is a constant of x)', [{ shape: [4, 8] }], ([x], g) =>

@@ -12,7 +12,7 @@ export {
 export { reduceSum, reduceMean, reduceMax, sumAll, cumsum } from './reduce.js';
 export {
   sumTo, transpose, transposeLast2, reshape, expand, unsqueeze, squeeze, concat, split, slice, pad, gather,
-  scatterNdAdd, fill, zeros, arange, dimValue, trilu, causalMask, withShape, scatterElementsAdd,
+  scatterNdAdd, fill, zeros, arange, dimValue, trilu, causalMask, withShape, scatterElementsAdd, nonZero,
 } from './shape.js';
 export { matmul, softmax, logSoftmax, layerNorm, rmsNorm, crossEntropy, dropout } from './nn.js';
 export type { TensorLike } from './util.js';
@@ -25,7 +25,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     E.Sin, E.Cos, E.Silu, E.Gelu, E.Where, E.Cast,
     R.ReduceSum, R.ReduceMean, R.ReduceMax, R.CumSum,
     S.Transpose, S.Reshape, S.Expand, S.Unsqueeze, S.Squeeze, S.Concat, S.Split, S.Slice, S.Pad, S.Gather,
-    S.ScatterNdAdd, S.Fill, S.Arange, S.DimValue, S.Trilu, S.WithShape, S.ScatterElementsAdd,
+    S.ScatterNdAdd, S.Fill, S.Arange, S.DimValue, S.Trilu, S.WithShape, S.ScatterElementsAdd, S.NonZero,
     N.MatMul, N.Softmax, N.LogSoftmax, N.LayerNorm, N.CrossEntropy,
   ].map((op) => [op.type, op as unknown as OpDef]),
 );

@@ -281,6 +281,26 @@ export function scatterNdAdd(data: Tensor, indices: Tensor, updates: Tensor): Te
   return data.graph.apply(ScatterNdAdd, [data, indices, updates], {})[0];
 }
 
+// ---- data-dependent shapes ----
+type NonZeroAttrs = Attrs & { symbol: string };
+/** Positions (int64 [n]) of the true entries of a 1-D bool tensor; n is a fresh symbol, read at run time. */
+export const NonZero: OpDef<NonZeroAttrs> = {
+  type: 'nonzero',
+  infer: ([x], { symbol }) => {
+    if (x.rank !== 1 || x.dtype !== 'bool') throw new Error(`nonZero: expects a 1-D bool tensor, got ${x.dtype} ${shapeStr(x.shape)}`);
+    return [{ dtype: 'int64', shape: [symbol] }];
+  },
+  lower: (l, n) => {
+    const out = l.name(n.outputs[0]);
+    l.add('Reshape', [l.emit('NonZero', [l.name(n.inputs[0])]), l.constI64([-1])], [out]); // [1, n] -> [n]
+    l.declareSymbol(n.attrs.symbol, out, 0);
+  },
+};
+/** Positions of the true entries of a 1-D bool mask, e.g. the rows to gather before a costly per-row op. */
+export function nonZero(mask: Tensor): Tensor {
+  return mask.graph.apply(NonZero, [mask], { symbol: `nonzero_${mask.graph.nodes.length}` })[0];
+}
+
 // ---- tensors made at run time ----
 type FillAttrs = Attrs & { shape: readonly Dim[]; value: number; dtype: DType };
 export const Fill: OpDef<FillAttrs> = {
