@@ -7,6 +7,7 @@ import { CONFIG_FIELDS, CONFIG_KEYS, flagName, loadConfig, resolveConfig, savedC
 import { pretrain, TRAIN_CONFIG_FILE } from '../train/pretrain.js';
 import { formatEval } from '../train/trainer.js';
 import type { TrainConfig } from '../train/config.js';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { evalCommand, type EvalFlags } from './eval.js';
@@ -64,9 +65,11 @@ train.action(async (flags: Record<string, unknown>) => {
     // `--resume <checkpoint>` without --out continues in the checkpoint's run folder.
     const resume = values.resume ?? file?.values.resume;
     const checkpoint = typeof resume === 'string' && resume !== 'true' && resume !== 'false' ? resume : undefined;
-    const out = String(values.out ?? file?.values.out ?? (checkpoint ? path.dirname(path.resolve(checkpoint)) : CONFIG_FIELDS.out.default));
+    // The run folder of `--resume <path>`: the folder holding that checkpoint, or the path itself if it is a run folder.
+    const runOf = (p: string) => (existsSync(path.join(p, 'trainer_state.json')) ? path.dirname(p) : p);
+    const out = String(values.out ?? file?.values.out ?? (checkpoint ? runOf(checkpoint) : CONFIG_FIELDS.out.default));
     let saved = resume && resume !== 'false' ? await readSavedConfig(path.join(out, TRAIN_CONFIG_FILE)) : undefined;
-    if (!saved && checkpoint) saved = await readSavedConfig(path.join(path.dirname(path.resolve(checkpoint)), TRAIN_CONFIG_FILE));
+    if (!saved && checkpoint) saved = await readSavedConfig(path.join(runOf(checkpoint), TRAIN_CONFIG_FILE));
     const base = saved || file ? { source: file?.source ?? saved!.source, values: { ...saved?.values, ...file?.values } } : undefined;
     // The run folder is where it is now, even if it was moved since train_config.json was written.
     const cfg = resolveConfig(base, saved ? { ...values, out } : values);

@@ -191,7 +191,9 @@ export function checkResumeSettings(saved: TrainConfig, cfg: TrainConfig, file: 
   const was = (saved.model && typeof saved.objective === 'object' ? flattened(saved) : saved) as unknown as Record<string, unknown>;
   const now = flattened(cfg) as unknown as Record<string, unknown>;
   const show = (v: unknown) => (v === undefined ? 'none' : String(v));
-  const changed = FIXED_ON_RESUME.filter((k) => k in was && JSON.stringify(was[k]) !== JSON.stringify(now[k]))
+  // Optional settings (no default) are absent from the file when unset; others may be absent from an older file.
+  const optional: readonly string[] = ['tokenizer', 'kvHeads', 'intermediate'];
+  const changed = FIXED_ON_RESUME.filter((k) => (k in was || optional.includes(k)) && JSON.stringify(was[k]) !== JSON.stringify(now[k]))
     .map((k) => `${flagOf(k)} ${show(now[k])} (the run has ${show(was[k])})`);
   if (changed.length)
     throw new Error(`--resume: ${changed.join(', ')}: ${changed.length > 1 ? 'these settings' : 'this setting'} cannot change when resuming the run of ${file}; drop ${changed.length > 1 ? 'them' : 'it'}, or start a new run in another --out`);
