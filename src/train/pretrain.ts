@@ -228,6 +228,7 @@ export async function pretrain(cfg: TrainConfig, o: PretrainOptions): Promise<Pr
   let hf: HfConfig | undefined;
   let from: string | undefined;
   let fromStep = 0;
+  if (cfg.resume && cfg.overwrite) throw new Error('--resume continues the run in --out and --overwrite deletes it: give one of them');
   if (cfg.resume) {
     from = await resumeCheckpoint(cfg);
     const ck = await loadCheckpoint(from, { skipOptimizer: true });

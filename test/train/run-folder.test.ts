@@ -52,6 +52,7 @@ test('a new run refuses a folder that holds a run; overwrite deletes the old run
   assert.deepEqual(runContents(out), ['checkpoint-2', 'log.jsonl', 'train_config.json'], 'the old checkpoint-4 is gone');
   assert.equal(readFileSync(path.join(out, 'notes.txt'), 'utf8'), 'mine', 'files the run did not write are kept');
   assert.ok(!existsSync(path.join(out, LOCK_FILE)), 'the lock is released');
+  await assert.rejects(pretrain(config(dir, out, { resume: true, overwrite: true }), quiet), /^Error: --resume continues the run in --out and --overwrite deletes it: give one of them$/);
   const saved = JSON.parse(readFileSync(path.join(out, 'train_config.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(saved.overwrite, undefined, 'overwrite is not a setting a resume inherits');
 });
