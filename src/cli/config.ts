@@ -94,7 +94,8 @@ const FIELDS: Record<TrainConfigKey, FieldSpec> = {
   keepLast: field('integer', posInt, 2, 'keep only the newest N checkpoints'),
   seed: field('integer', nonNegInt, 1337, 'random seed (initialisation, data order, dropout)'),
   dropout: field('number', z.number().min(0).lt(1), 0.1, 'dropout probability (0 = off)'),
-  resume: field('boolean-or-path', z.union([z.boolean(), z.string().min(1)], { error: 'expected true, false or a checkpoint folder' }), false, 'resume: true = latest checkpoint in out, or a checkpoint folder'),
+  resume: field('boolean-or-path', z.union([z.boolean(), z.string().min(1)], { error: 'expected true, false or a checkpoint folder' }), false, 'resume: true = latest checkpoint in out, or a checkpoint folder; only max-steps, the schedule, optimizer, evaluation and saving settings may change'),
+  overwrite: field('boolean', z.boolean(), false, 'start a new run in an out folder that already holds one, deleting its log, checkpoints and model first (otherwise an error)'),
 };
 
 export const CONFIG_KEYS = Object.keys(FIELDS) as TrainConfigKey[];
@@ -160,6 +161,7 @@ const ALIASES: Record<string, TrainConfigKey> = {
   dataset: 'corpus',
   model_type: 'arch',
   resume_from_checkpoint: 'resume',
+  overwrite_output_dir: 'overwrite',
 };
 
 function normalizeKey(s: string): string {

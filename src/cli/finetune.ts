@@ -30,6 +30,7 @@ interface FinetuneFlags {
   auxLm: string;
   dropout: string;
   seed: string;
+  force: boolean;
   json: boolean;
 }
 
@@ -60,10 +61,11 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
     .option('--aux-lm <x>', 'classify with a decoder: weight of the auxiliary language-modelling loss (GPT-1: 0.5)', '0')
     .option('--dropout <x>', 'dropout during fine-tuning', '0.1')
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', '0')
+    .option('--force', "fine-tune even if --from's tokenizer.json is not the one the model was trained with (tokenizer.sha256)", false)
     .option('--json', 'print one JSON object instead of prose', false)
     .action(async (f: FinetuneFlags) => {
       try {
-        const base = await loadBase(f.from);
+        const base = await loadBase(f.from, { force: f.force });
         const head = taskHead(base.hf.model_type, f.task);
         const task = f.task as 'classify' | 'tag';
         const seed = intArg('--seed', f.seed, 0);

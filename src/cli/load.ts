@@ -1,5 +1,5 @@
 // Loading a trained decoder for generation, fine-tuning and prediction, through the one loader (train/load.ts).
-import { loadCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
+import { checkTokenizerHash, loadCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { causalLMFromHf, type CausalLMInfo } from '../models/index.js';
 import { ParameterStore, storeFromWeights } from '../runtime/store.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
@@ -33,10 +33,17 @@ export interface LoadedBase {
   tokenizer: Tokenizer;
 }
 
-export async function loadBase(dirOrRun: string): Promise<LoadedBase> {
+/**
+ * `force`: fine-tune even when the folder's tokenizer.json is not the one the model was trained with (its
+ * tokenizer.sha256 differs), which is otherwise an error.
+ */
+export async function loadBase(dirOrRun: string, opts: { force?: boolean } = {}): Promise<LoadedBase> {
   const dir = await resolveModelDir(dirOrRun);
   const ck = await loadCheckpoint(dir, { requireTokenizer: true, skipOptimizer: true });
+  const tokenizer = loadTokenizer(dir);
+  if (!opts.force)
+    await checkTokenizerHash(dir, tokenizer.hash, `--from ${dir}: its tokenizer.json`, 'put back the tokenizer.json the model was trained with, or pass --force to fine-tune with this one');
   const store = new ParameterStore();
   for (const [name, w] of ck.weights) store.set(name, [...w.shape], w.data);
-  return { dir, hf: ck.config, store, tokenizer: loadTokenizer(dir) };
+  return { dir, hf: ck.config, store, tokenizer };
 }

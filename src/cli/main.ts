@@ -7,6 +7,7 @@ import { CONFIG_FIELDS, CONFIG_KEYS, flagName, loadConfig, resolveConfig, savedC
 import { pretrain, TRAIN_CONFIG_FILE } from '../train/pretrain.js';
 import { formatEval } from '../train/trainer.js';
 import type { TrainConfig } from '../train/config.js';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { evalCommand, type EvalFlags } from './eval.js';
@@ -49,7 +50,7 @@ const train = program
   .option('--config <file>', 'YAML or JSON file of the options below (flags override it)');
 for (const key of CONFIG_KEYS) {
   const f = CONFIG_FIELDS[key];
-  const arg = f.kind === 'boolean-or-path' || f.kind === 'boolean' ? '' : f.kind === 'choice' ? ` <${f.choices!.join('|')}>` : ` <${f.kind === 'string' ? 'value' : f.kind}>`;
+  const arg = f.kind === 'boolean' ? '' : f.kind === 'boolean-or-path' ? ' [path]' : f.kind === 'choice' ? ` <${f.choices!.join('|')}>` : ` <${f.kind === 'string' ? 'value' : f.kind}>`;
   // Defaults are filled by resolveConfig (so a config file can set what a flag leaves unset); show them here.
   const def = f.default === undefined ? '' : ` (default: ${String(f.default)})`;
   train.addOption(new Option(`${flagName(key)}${arg}`, `${f.description}${def}`));
@@ -60,11 +61,18 @@ train.action(async (flags: Record<string, unknown>) => {
     const file = typeof config === 'string' ? await loadConfig(config) : undefined;
     const values = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     // A resumed run starts from the settings it was started with (train_config.json in its folder); a config
-    // file and flags given now override them (e.g. a larger --max-steps to train longer).
-    const out = String(values.out ?? file?.values.out ?? CONFIG_FIELDS.out.default);
-    const saved = values.resume ? await readSavedConfig(path.join(out, TRAIN_CONFIG_FILE)) : undefined;
+    // file and flags given now override the ones that may change (e.g. a larger --max-steps to train longer).
+    // `--resume <checkpoint>` without --out continues in the checkpoint's run folder.
+    const resume = values.resume ?? file?.values.resume;
+    const checkpoint = typeof resume === 'string' && resume !== 'true' && resume !== 'false' ? resume : undefined;
+    // The run folder of `--resume <path>`: the folder holding that checkpoint, or the path itself if it is a run folder.
+    const runOf = (p: string) => (existsSync(path.join(p, 'trainer_state.json')) ? path.dirname(p) : p);
+    const out = String(values.out ?? file?.values.out ?? (checkpoint ? runOf(checkpoint) : CONFIG_FIELDS.out.default));
+    let saved = resume && resume !== 'false' ? await readSavedConfig(path.join(out, TRAIN_CONFIG_FILE)) : undefined;
+    if (!saved && checkpoint) saved = await readSavedConfig(path.join(runOf(checkpoint), TRAIN_CONFIG_FILE));
     const base = saved || file ? { source: file?.source ?? saved!.source, values: { ...saved?.values, ...file?.values } } : undefined;
-    const cfg = resolveConfig(base, values);
+    // The run folder is where it is now, even if it was moved since train_config.json was written.
+    const cfg = resolveConfig(base, saved ? { ...values, out } : values);
     // Ctrl-C: the trainer finishes its step and saves; a second Ctrl-C quits at once.
     const stop = new AbortController();
     const onSigint = () => {
@@ -111,6 +119,7 @@ program
   .option('--per-label-category <list>', 'comma-separated label budgets for the 4-category task', paradigmDefaults.perLabelCategory.join(','))
   .option('--seed <n>', 'seed', String(paradigmDefaults.seed))
   .option('--resume', 'continue an interrupted pretraining in --out', false)
+  .option('--overwrite', 'start the pretraining over, deleting the one in --out', false)
   .action(async (f: Record<string, string | boolean>) => {
     try {
       const n = (k: string) => intArg(flagName(k), String(f[k]));
@@ -122,7 +131,7 @@ program
       await runParadigm({
         ...paradigmDefaults, out: String(f.out), pretrainSteps: n('pretrainSteps'), layers: n('layers'), hidden: n('hidden'),
         heads: n('heads'), vocabSize: n('vocabSize'), perLabel: list('perLabel'), perLabelCategory: list('perLabelCategory'),
-        seed: Number(f.seed), resume: f.resume === true,
+        seed: Number(f.seed), resume: f.resume === true, overwrite: f.overwrite === true,
       }, nodeBackend);
     } catch (e) {
       fail(e);

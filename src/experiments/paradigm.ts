@@ -35,6 +35,8 @@ export interface ParadigmOptions {
   finetuneLr: number;
   seed: number;
   resume: boolean;
+  /** Start the pretraining over when --out already holds one (otherwise that is an error unless resuming). */
+  overwrite?: boolean;
   /** Progress bars (off in tests). */
   progress?: boolean;
 }
@@ -60,7 +62,7 @@ export async function runParadigm(o: ParadigmOptions, backend: Backend, log: (s:
     arch: 'gpt2', corpus: 'brown', out: path.join(o.out, 'pretrain'), vocabSize: o.vocabSize, layers: o.layers, hidden: o.hidden,
     heads: o.heads, seqLen: o.seqLen, batchSize: o.batchSize, maxSteps: o.pretrainSteps, lr: o.lr, warmup: Math.round(0.05 * o.pretrainSteps),
     evalEvery: Math.max(1, Math.round(o.pretrainSteps / 6)), evalBatches: 8, saveEvery: Math.max(1, Math.round(o.pretrainSteps / 3)), keepLast: 2,
-    seed: o.seed, dropout: 0, resume: o.resume && existsSync(path.join(o.out, 'pretrain')),
+    seed: o.seed, dropout: 0, resume: o.resume && existsSync(path.join(o.out, 'pretrain')), overwrite: o.overwrite === true,
   });
   const pre = await pretrain(cfg, { backend, log, progress: o.progress });
   const info = causalLMFromHf(pre.hf);

@@ -1,6 +1,7 @@
 // Checkpoint folders in the Hugging Face layout (config.json, model.safetensors,
 // tokenizer files, generation_config.json) plus our resume state
 // (trainer_state.json, optimizer.safetensors). See docs/checkpoints.md.
+import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from './files.js';
@@ -22,6 +23,28 @@ export const CHECKPOINT_FILES = {
   trainerState: 'trainer_state.json',
   optimizer: 'optimizer.safetensors',
 } as const;
+
+/**
+ * The sha256 (hex) of the tokenizer a model was trained with, written next to tokenizer.json in every checkpoint
+ * that carries one, so a tokenizer.json swapped in later (same vocabulary size, different tokens) is caught.
+ */
+export const TOKENIZER_HASH_FILE = 'tokenizer.sha256';
+
+/** Tokenizer.hash of a tokenizer.json text: the sha256 of its JSON as parsed and written back. */
+export function tokenizerJsonHash(text: string): string {
+  return createHash('sha256').update(JSON.stringify(JSON.parse(text))).digest('hex');
+}
+
+/**
+ * Checks that `hash` (Tokenizer.hash of the tokenizer about to be used) is the one the checkpoint in `dir` was
+ * trained with; a checkpoint without tokenizer.sha256 (written before it existed) passes. `what` says where the
+ * tokenizer comes from and `hint` how to proceed, for the error.
+ */
+export async function checkTokenizerHash(dir: string, hash: string, what: string, hint: string): Promise<void> {
+  const recorded = (await readOptional(join(dir, TOKENIZER_HASH_FILE)))?.toString('utf8').trim();
+  if (recorded === undefined || recorded === hash) return;
+  throw new Error(`${what} (sha256 ${hash.slice(0, 12)}) is not the tokenizer ${dir} was trained with (${TOKENIZER_HASH_FILE}: ${recorded.slice(0, 12)}); ${hint}`);
+}
 
 export type TokenizerSource =
   /** A folder holding tokenizer.json (and optionally tokenizer_config.json, special_tokens_map.json). */
@@ -98,7 +121,10 @@ export async function checkpointFiles(c: CheckpointContents): Promise<Record<str
     [CHECKPOINT_FILES.config]: serializeHfConfig(c.config, c.architectures ? { architectures: c.architectures } : {}),
     [CHECKPOINT_FILES.model]: serializeSafetensors(c.weights),
   };
-  if (c.tokenizer) Object.assign(files, await tokenizerFiles(c.tokenizer));
+  if (c.tokenizer) {
+    Object.assign(files, await tokenizerFiles(c.tokenizer));
+    files[TOKENIZER_HASH_FILE] = `${tokenizerJsonHash(files[CHECKPOINT_FILES.tokenizer] as string)}\n`;
+  }
   if (c.generationConfig === true) {
     files[CHECKPOINT_FILES.generationConfig] = serializeGenerationConfig(generationConfigFromModel(c.config), { fromModelConfig: true });
   } else if (c.generationConfig) {

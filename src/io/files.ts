@@ -140,7 +140,8 @@ export async function writeDirAtomic(dir: string, files: Readonly<Record<string,
   if (hadOld) await rm(trash, { recursive: true, force: true });
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this id is running (this process counts). */
+export function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

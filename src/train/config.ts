@@ -44,6 +44,8 @@ export interface TrainConfig {
   keepLast: number;
   seed: number;
   resume: boolean | string;
+  /** A new run in a folder that holds one (log.jsonl, train_config.json, checkpoints) deletes it first; otherwise that is an error. */
+  overwrite?: boolean;
 }
 
 /** Every field at one level, as flags and the FIELDS table name them (`--layers`, `--mask-prob`, ...). */

@@ -94,9 +94,13 @@ export interface TrainResult {
   lastEval?: EvalResult;
   stoppedBy: 'done' | 'interrupt' | 'nonfinite' | 'stopAfter';
   finalDir?: string;
+  /** The lowest eval loss so far in the run (resumed runs included) and its step; also in trainer_state.json. */
+  bestEval?: { loss: number; step: number };
 }
 
 export class Trainer {
+  private best: { loss: number; step: number } | undefined;
+
   constructor(
     private readonly backend: Backend,
     private readonly store: ParameterStore,
@@ -114,7 +118,8 @@ export class Trainer {
     const loaded = storeFromWeights(specs, ck.weights, path.join(dir, 'model.safetensors'));
     for (const { name, shape } of specs) this.store.set(name, shape, loaded.get(name));
     for (const [k, v] of ck.optimizer ?? []) this.store.state.set(k, v.data);
-    const s = ck.trainerState as { step: number; microStep: number; seed: number; data: JsonValue };
+    const s = ck.trainerState as { step: number; microStep: number; seed: number; data: JsonValue; best_eval_loss?: number; best_eval_step?: number };
+    if (typeof s.best_eval_loss === 'number' && typeof s.best_eval_step === 'number') this.best = { loss: s.best_eval_loss, step: s.best_eval_step };
     this.store.step = s.step;
     this.store.microStep = s.microStep;
     this.store.seed = s.seed;
@@ -134,6 +139,7 @@ export class Trainer {
       seed: this.store.seed,
       data: this.task.train.state(),
       maxSteps: this.o.maxSteps,
+      ...(this.best ? { best_eval_loss: this.best.loss, best_eval_step: this.best.step } : {}),
     };
     await this.task.save(dir, { trainerState, optimizer }, final);
     await keepLast(this.o.outDir, this.o.keepLast);
@@ -199,9 +205,11 @@ export class Trainer {
         record({ kind: 'train', step: this.store.step, loss: r.loss, lr, grad_norm: r.gradNorm, tokens: this.store.step * o.gradAccum * this.task.tokensPerMicroBatch });
         bar?.update({ step: this.store.step, loss: r.loss, lr, tokens });
         const done = this.store.step >= o.maxSteps;
-        if (o.evalEvery > 0 && (this.store.step % o.evalEvery === 0 || done)) {
+        // Every evalEvery steps, and always at the end (evalEvery 0: only at the end).
+        if (done || (o.evalEvery > 0 && this.store.step % o.evalEvery === 0)) {
           lastEval = await this.evaluate();
           if (lastEval) {
+            if (Number.isFinite(lastEval.loss) && (!this.best || lastEval.loss < this.best.loss)) this.best = { loss: lastEval.loss, step: this.store.step };
             record({ kind: 'eval', step: this.store.step, loss: lastEval.loss, perplexity: lastEval.perplexity, ...lastEval.metrics });
             bar?.log(`step ${this.store.step}: ${formatEval(lastEval)}`);
           }
@@ -228,7 +236,7 @@ export class Trainer {
         finalDir = await this.checkpoint(true);
         bar?.log(`finished at step ${this.store.step}; checkpoint ${finalDir}`);
       }
-      return { step: this.store.step, losses, lastEval, stoppedBy, finalDir };
+      return { step: this.store.step, losses, lastEval, stoppedBy, finalDir, bestEval: this.best };
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
       log.close();

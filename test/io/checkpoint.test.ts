@@ -43,7 +43,7 @@ test('save then load a full checkpoint is bit-identical', async () => {
       extraFiles: { 'onnx/model.onnx': new Uint8Array([1, 2, 3]) },
     });
     assert.deepEqual(readdirSync(join(root, 'run')), ['checkpoint-120'], 'no temp folders left');
-    assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'generation_config.json', 'model.safetensors', 'onnx', 'optimizer.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'trainer_state.json']);
+    assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'generation_config.json', 'model.safetensors', 'onnx', 'optimizer.safetensors', 'tokenizer.json', 'tokenizer.sha256', 'tokenizer_config.json', 'trainer_state.json']);
     // HF-identical weights file.
     assert.equal(Buffer.compare(readFileSync(join(dir, 'model.safetensors')), readFileSync('test/fixtures/hf/gpt2/model.safetensors')), 0);
 
