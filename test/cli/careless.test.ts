@@ -176,3 +176,14 @@ test('predict, generate and finetune: refused inputs name the flag and print not
     assert.match(p.err, /^pretrain: <text> is empty/);
   }
 });
+
+test('the README quotes the generation speeds of docs/generation.md', () => {
+  const docs = readFileSync(path.join(root, 'docs', 'generation.md'), 'utf8');
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const rows = [...docs.matchAll(/^\| (KV cache, live weights|KV cache, baked weights|no cache) \| ([\d.]+ – [\d.]+) \|/gm)];
+  assert.equal(rows.length, 3, 'the speed table of docs/generation.md');
+  const para = readme.slice(readme.indexOf('Generation from the same model'));
+  const sentence = para.slice(0, para.indexOf('\n\n') >= 0 ? para.indexOf('\n\n') : undefined).replace(/\s+/g, ' ');
+  for (const [, row, range] of rows) assert.ok(sentence.includes(range!), `README lacks ${row}: ${range}\n${sentence}`);
+  assert.match(sentence, /docs\/generation\.md/);
+});
