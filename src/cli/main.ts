@@ -36,7 +36,6 @@ async function readSavedConfig(file: string) {
   return savedConfigSource(c, file);
 }
 
-
 const program = new Command('pretrain')
   .description('Pretrain and fine-tune transformer language models in TypeScript, on ONNX Runtime.')
   .version(packageVersion(), '-V, --version', 'print the version')

@@ -31,15 +31,18 @@ interface EncodeFlags {
   json: boolean;
 }
 
-/** Prefixes an error with the flag whose value caused it: "--tokenizer x: no tokenizer.json in this folder". */
-export function flagError(flag: string, e: unknown): Error {
-  return new Error(`${flag} ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+/**
+ * An error caused by a flag's value, prefixed with the flag: "--tokenizer x: no tokenizer.json in this folder",
+ * "--corpus x.txt: no such file or directory ...". A message that starts with the value is not given it twice.
+ */
+export function flagError(flag: string, value: string, e: unknown): Error {
+  const m = e instanceof Error ? e.message : String(e);
+  return new Error(m.startsWith(`${value}:`) || m.startsWith(`${value}/`) ? `${flag} ${m}` : `${flag} ${value}: ${m}`, { cause: e });
 }
 
-/** An error reading the corpus named by --corpus: "--corpus x.txt: no such file or directory ...". */
+/** An error reading the corpus named by --corpus. */
 export function corpusError(spec: string, e: unknown): Error {
-  const m = e instanceof Error ? e.message : String(e);
-  return new Error(m.startsWith(`${spec}:`) || m.startsWith(`${spec}/`) ? `--corpus ${m}` : `--corpus ${spec}: ${m}`, { cause: e });
+  return flagError('--corpus', spec, e);
 }
 
 /** A tokenizer folder named by a flag; a missing or wrong folder is an error naming the flag. */
@@ -47,7 +50,7 @@ export function loadTokenizerArg(flag: string, dir: string): ReturnType<typeof l
   try {
     return loadTokenizer(dir);
   } catch (e) {
-    throw flagError(flag, e);
+    throw flagError(flag, dir, e);
   }
 }
 
