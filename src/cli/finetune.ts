@@ -10,6 +10,8 @@ import {
 } from '../train/finetune.js';
 import { intArg, numberArg } from './args.js';
 import { loadBase, resolveModelDir } from './load.js';
+import { checkOutputDir } from '../io/outdir.js';
+import { withInterrupt } from './interrupt.js';
 
 interface FinetuneFlags {
   from: string;
@@ -65,6 +67,7 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
     .option('--json', 'print one JSON object instead of prose', false)
     .action(async (f: FinetuneFlags) => {
       try {
+        checkOutputDir('--out', f.out);
         const base = await loadBase(f.from, { force: f.force });
         const head = taskHead(base.hf.model_type, f.task);
         const task = f.task as 'classify' | 'tag';
@@ -92,19 +95,24 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
           const d = data === 'brown-pos' ? brownPosTagData({ seed }) : await taggedJsonlData(data, f.eval);
           d.train = limitExamples(d.train, limit, seed);
           labels = d.labels;
-          r = await finetuneTagger({ ...common, data: d });
+          r = await withInterrupt((signal) => finetuneTagger({ ...common, data: d, signal }));
         } else {
           const d = data === 'brown-genre' ? brownGenreData({ seed }) : await jsonlData(data, f.eval);
           d.train = limitExamples(limitPerLabel(d.train, perLabel, seed), limit, seed);
           labels = d.labels;
-          r = await finetuneClassifier({ ...common, data: d, auxLm });
+          r = await withInterrupt((signal) => finetuneClassifier({ ...common, data: d, auxLm, signal }));
         }
         const { losses, ...summary } = r;
         void losses;
+        if (r.stoppedBy === 'interrupt') {
+          // stderr, so that --json output stays one JSON object
+          console.error(`interrupted at step ${r.steps} of ${r.plannedSteps}; checkpoint saved in ${r.dir}; scores below are of the partly trained model`);
+          process.exitCode = 130;
+        } else if (r.stoppedBy === 'nonfinite') process.exitCode = 2;
         if (f.json) console.log(JSON.stringify({ ...summary, task, labels, scratch: f.scratch }));
         else
           console.log(`accuracy ${(100 * r.accuracy).toFixed(1)}%, macro-F1 ${(100 * r.macroF1).toFixed(1)}% on ${r.evalExamples} held-out ` +
-            `${task === 'tag' ? `sentences (${r.evalWords} words)` : 'examples'} (${r.trainExamples} training examples, ${r.steps} steps${f.scratch ? ', from scratch' : ''}) -> ${r.dir}`);
+            `${task === 'tag' ? `sentences (${r.evalWords} words)` : 'examples'} (${r.trainExamples} training examples, ${r.steps}${r.steps < r.plannedSteps ? ` of ${r.plannedSteps}` : ''} steps${f.scratch ? ', from scratch' : ''}) -> ${r.dir}`);
       } catch (e) {
         fail(e);
       }
@@ -122,12 +130,14 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
         const m = await loadFinetuned(nodeBackend, dir);
         if (m.task === 'tag') {
           const tokens = words.flatMap((w) => w.split(/\s+/)).filter(Boolean);
+          if (!tokens.length) throw new Error('<text> is empty: give the words to tag after the flags');
           const tags = await m.tag(tokens);
           if (f.json) console.log(JSON.stringify({ tokens, tags, model: path.resolve(dir) }));
           else for (let i = 0; i < tokens.length; i++) console.log(`${tokens[i]}\t${tags[i]}`);
           return;
         }
         const text = words.join(' ');
+        if (!text.trim()) throw new Error('<text> is empty: give the text to classify after the flags');
         const { label, probabilities } = await m.classify(text);
         if (f.json) console.log(JSON.stringify({ text, label, probabilities, model: path.resolve(dir) }));
         else {

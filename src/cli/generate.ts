@@ -52,10 +52,19 @@ export function registerGenerateCommand(program: Command, fail: (e: unknown) => 
           numSamples,
           stopStrings: f.stop,
         };
+        // The library's own checks name its fields (doSample, topP); these name the flags.
+        if (sampling.doSample && !(sampling.temperature > 0))
+          throw new Error(`--temperature must be > 0 when sampling, got "${f.temperature}" (use --greedy for the most likely token)`);
+        if (!(sampling.topP > 0 && sampling.topP <= 1)) throw new Error(`--top-p must be in (0, 1] (1 = off), got "${f.topP}"`);
+        if (!(sampling.repetitionPenalty > 0)) throw new Error(`--repetition-penalty must be > 0 (1 = off), got "${f.repetitionPenalty}"`);
         const m = await loadDecoder(f.model);
         const decode = syncDecoder(m.tokenizer);
         const promptIds = (await m.tokenizer.encodeIdsBatch([f.prompt]))[0];
         if (!promptIds.length) throw new Error('--prompt encodes to no tokens');
+        // Check the length before anything is printed (the prompt is streamed first).
+        if (m.maxPositions !== undefined && promptIds.length + sampling.maxNewTokens > m.maxPositions)
+          throw new Error(`--max-new-tokens ${sampling.maxNewTokens}: the ${promptIds.length}-token prompt plus ${sampling.maxNewTokens} new tokens exceeds the model's ` +
+            `${m.maxPositions} positions (at most ${Math.max(0, m.maxPositions - promptIds.length)} here)`);
         const gen = await Generator.create(nodeBackend, m.model, m.store, { weights: 'baked', maxPositions: m.maxPositions });
         const streaming = !f.json && numSamples === 1;
         if (streaming) process.stdout.write(f.prompt);

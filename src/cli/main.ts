@@ -17,6 +17,8 @@ import { registerGenerateCommand } from './generate.js';
 import { registerFillMaskCommand } from './fill-mask.js';
 import { previewCommand } from './preview.js';
 import { paradigmDefaults, runParadigm } from '../experiments/paradigm.js';
+import { checkOutputDir } from '../io/outdir.js';
+import { fail, packageVersion } from './fail.js';
 
 /** A run's saved settings (train_config.json), absent when the file is; a corrupt file is an error. */
 async function readSavedConfig(file: string) {
@@ -35,13 +37,9 @@ async function readSavedConfig(file: string) {
   return savedConfigSource(c, file);
 }
 
-function fail(e: unknown): never {
-  console.error(`pretrain: ${(e as Error).message}`);
-  process.exit(1);
-}
-
 const program = new Command('pretrain')
   .description('Pretrain and fine-tune transformer language models in TypeScript, on ONNX Runtime.')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError();
 
 const train = program
@@ -73,6 +71,7 @@ train.action(async (flags: Record<string, unknown>) => {
     const base = saved || file ? { source: file?.source ?? saved!.source, values: { ...saved?.values, ...file?.values } } : undefined;
     // The run folder is where it is now, even if it was moved since train_config.json was written.
     const cfg = resolveConfig(base, saved ? { ...values, out } : values);
+    checkOutputDir('--out', cfg.out);
     // Ctrl-C: the trainer finishes its step and saves; a second Ctrl-C quits at once.
     const stop = new AbortController();
     const onSigint = () => {
@@ -128,6 +127,7 @@ program
         if (xs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must list positive integers, got "${f[k]}"`);
         return xs;
       };
+      checkOutputDir('--out', String(f.out));
       await runParadigm({
         ...paradigmDefaults, out: String(f.out), pretrainSteps: n('pretrainSteps'), layers: n('layers'), hidden: n('hidden'),
         heads: n('heads'), vocabSize: n('vocabSize'), perLabel: list('perLabel'), perLabelCategory: list('perLabelCategory'),
@@ -170,4 +170,5 @@ registerFinetuneCommands(program, fail);
 registerTokenizerCommands(program);
 registerDataCommands(program);
 
-await program.parseAsync(process.argv);
+// Every action's error ends here too (the tokenizer and data commands throw theirs): one line, no stack trace.
+await program.parseAsync(process.argv).catch(fail);

@@ -3,11 +3,12 @@
  * (training reads a corpus) and `pretrain data shards|show`.
  */
 import type { Command } from 'commander';
-import { defineTokenizerCommands, type Print } from '../tokenizers/cli.js';
-import { loadTokenizer } from '../tokenizers/tokenizer.js';
+import { defineTokenizerCommands, corpusError, loadTokenizerArg, type Print } from '../tokenizers/cli.js';
+import { checkOutputDir } from '../io/outdir.js';
 import { corpusSentences, readCorpus } from './corpus.js';
 import { buildShards } from './shards.js';
 import { brownDocuments } from './brown.js';
+import { DataError } from './errors.js';
 
 /** Adds `tokenizer train` and `tokenizer encode`, with the corpus reader of src/data. */
 export function registerTokenizerCommands(program: Command, print?: Print): void {
@@ -34,9 +35,12 @@ export function registerDataCommands(program: Command, print: Print = (t) => voi
     .option('--sentence-per-line', 'plain-text corpora hold one sentence per line', false)
     .option('--force', 'rebuild even if cached', false)
     .action(async (f: ShardFlags) => {
-      const tk = loadTokenizer(f.tokenizer);
+      checkOutputDir('--cache-dir', f.cacheDir);
+      const tk = loadTokenizerArg('--tokenizer', f.tokenizer);
       const t0 = performance.now();
-      const set = await buildShards(f.corpus, tk, { cacheDir: f.cacheDir, sentencePerLine: f.sentencePerLine, force: f.force });
+      const set = await buildShards(f.corpus, tk, { cacheDir: f.cacheDir, sentencePerLine: f.sentencePerLine, force: f.force }).catch((e: unknown) => {
+        throw e instanceof DataError ? corpusError(f.corpus, e) : e;
+      });
       const s = (performance.now() - t0) / 1000;
       const m = set.manifest;
       print(
@@ -55,11 +59,15 @@ export function registerDataCommands(program: Command, print: Print = (t) => voi
       let sents = 0;
       let chars = 0;
       let first = '';
-      for await (const d of readCorpus(f.corpus, { sentencePerLine: f.sentencePerLine })) {
-        docs++;
-        sents += d.sentences.length;
-        chars += d.text.length;
-        if (!first) first = d.sentences[0] ?? '';
+      try {
+        for await (const d of readCorpus(f.corpus, { sentencePerLine: f.sentencePerLine })) {
+          docs++;
+          sents += d.sentences.length;
+          chars += d.text.length;
+          if (!first) first = d.sentences[0] ?? '';
+        }
+      } catch (e) {
+        throw corpusError(f.corpus, e);
       }
       print(`${f.corpus}: ${docs} documents, ${sents} sentences, ${chars} characters\nfirst sentence: ${first}\n`);
       if (f.corpus.startsWith('brown')) {

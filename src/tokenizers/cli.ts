@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import { TOKENIZER_KINDS, type TokenizerKind } from './json.js';
 import { loadTokenizer, saveTokenizer } from './tokenizer.js';
 import { createTrainer, type TrainOptions } from './train.js';
+import { checkOutputDir } from '../io/outdir.js';
 
 /** Sentences (or any text units) of a corpus spec. */
 export type CorpusTextReader = (spec: string, options: { sentencePerLine: boolean }) => AsyncIterable<string>;
@@ -28,6 +29,29 @@ interface EncodeFlags {
   specialTokens: boolean;
   pair?: string;
   json: boolean;
+}
+
+/**
+ * An error caused by a flag's value, prefixed with the flag: "--tokenizer x: no tokenizer.json in this folder",
+ * "--corpus x.txt: no such file or directory ...". A message that starts with the value is not given it twice.
+ */
+export function flagError(flag: string, value: string, e: unknown): Error {
+  const m = e instanceof Error ? e.message : String(e);
+  return new Error(m.startsWith(`${value}:`) || m.startsWith(`${value}/`) ? `${flag} ${m}` : `${flag} ${value}: ${m}`, { cause: e });
+}
+
+/** An error reading the corpus named by --corpus. */
+export function corpusError(spec: string, e: unknown): Error {
+  return flagError('--corpus', spec, e);
+}
+
+/** A tokenizer folder named by a flag; a missing or wrong folder is an error naming the flag. */
+export function loadTokenizerArg(flag: string, dir: string): ReturnType<typeof loadTokenizer> {
+  try {
+    return loadTokenizer(dir);
+  } catch (e) {
+    throw flagError(flag, dir, e);
+  }
 }
 
 function int(name: string, v: string, min: number): number {
@@ -65,11 +89,23 @@ export function defineTokenizerCommands(program: Command, readTexts: CorpusTextR
         extraIds: int('extra-ids', f.extraIds, 0),
         maxPieceLength: int('max-piece-length', f.maxPieceLength, 1),
       };
+      checkOutputDir('--out', f.out);
       const t0 = Date.now();
       const trainer = createTrainer(kind, opts);
-      for await (const s of readTexts(f.corpus, { sentencePerLine: f.sentencePerLine })) trainer.addText(s);
+      try {
+        for await (const s of readTexts(f.corpus, { sentencePerLine: f.sentencePerLine })) trainer.addText(s);
+      } catch (e) {
+        throw corpusError(f.corpus, e);
+      }
       const t1 = Date.now();
-      const trained = trainer.finish();
+      let trained: ReturnType<typeof trainer.finish>;
+      try {
+        trained = trainer.finish();
+      } catch (e) {
+        // The trainers' own checks ("bpe: vocab size 10 is below the 256 byte symbols ...") are about the flag.
+        if (/vocab size/.test((e as Error).message)) throw new Error(`--vocab-size ${f.vocabSize}: too small for this tokenizer (${(e as Error).message})`, { cause: e });
+        throw e;
+      }
       const tk = saveTokenizer(f.out, trained);
       const st = trained.stats;
       print(
@@ -88,7 +124,7 @@ export function defineTokenizerCommands(program: Command, readTexts: CorpusTextR
     .option('--json', 'print JSON instead of a table', false)
     .argument('<text>', 'text to encode')
     .action(async (text: string, f: EncodeFlags) => {
-      const tk = loadTokenizer(f.tokenizer);
+      const tk = loadTokenizerArg('--tokenizer', f.tokenizer);
       const e = await tk.encode(text, { addSpecialTokens: f.specialTokens, ...(f.pair !== undefined ? { pair: f.pair } : {}) });
       const decoded = await tk.decode(e.ids, { skipSpecialTokens: true });
       if (f.json) {

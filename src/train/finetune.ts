@@ -26,7 +26,7 @@ import {
 } from '../data/index.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { accuracy, macroF1, tokenClassificationScores } from './metrics.js';
-import { Trainer } from './trainer.js';
+import { Trainer, type TrainResult } from './trainer.js';
 import { weightsOf } from './pretrain.js';
 
 export interface Example {
@@ -167,6 +167,8 @@ export interface FinetuneCommonOptions {
   progress?: boolean;
   /** Progress-bar label. */
   label?: string;
+  /** Abort to stop after the current step: a checkpoint is saved, and the model is still evaluated. */
+  signal?: AbortSignal;
 }
 
 export interface FinetuneOptions extends FinetuneCommonOptions {
@@ -187,7 +189,12 @@ export interface FinetuneResult {
   evalExamples: number;
   /** Tagging: the held-out words scored (words cut by maxLen are not). */
   evalWords?: number;
+  /** The optimizer steps taken (fewer than plannedSteps when stopped early). */
   steps: number;
+  /** The steps the epochs asked for. */
+  plannedSteps: number;
+  /** 'done', or why training stopped early ('interrupt': the signal was aborted). */
+  stoppedBy: TrainResult['stoppedBy'];
   dir: string;
   losses: number[];
   /** The HF class of the saved checkpoint. */
@@ -291,7 +298,7 @@ function initTaskStore(model: TaskModel, base: FinetuneBase, scratch: boolean, s
  */
 async function trainTask(o: FinetuneCommonOptions, task: FinetuneTask, labels: string[], examples: number,
   encodeSet: (head: TaskHead, pad: number) => Promise<{ train: Encoded; ev: Encoded }>, auxLm = 0):
-  Promise<{ pred: Int32Array; ev: Encoded; steps: number; dir: string; losses: number[]; architecture: string }> {
+  Promise<{ pred: Int32Array; ev: Encoded; steps: number; plannedSteps: number; stoppedBy: TrainResult['stoppedBy']; dir: string; losses: number[]; architecture: string }> {
   if (examples === 0) throw new Error('no training examples');
   const { maxLen } = o;
   const head = taskHead(o.base.hf.model_type, task);
@@ -325,7 +332,7 @@ async function trainTask(o: FinetuneCommonOptions, task: FinetuneTask, labels: s
   }, {
     outDir: o.out, maxSteps: steps, gradAccum: 1, lr: o.lr, warmup: Math.round(o.warmupFraction * steps), decay: 'linear',
     minLrRatio: 0, gradClip: o.gradClip, evalEvery: 0, saveEvery: 0, keepLast: 1, seed: o.seed, resume: false,
-    progress: o.progress, label: o.label ?? 'fine-tune', optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
+    progress: o.progress, label: o.label ?? 'fine-tune', signal: o.signal, optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
   });
   const r = await trainer.run();
 
@@ -337,7 +344,7 @@ async function trainTask(o: FinetuneCommonOptions, task: FinetuneTask, labels: s
     const logits = (await fwd.run(batchOf(ev, rows, maxLen, head.tokenTypes), ['logits'])).logits.data as Float32Array;
     for (let k = 0; k < rows.length * ev.width; k++) pred[i * ev.width + k] = argmax(logits.subarray(k * n, (k + 1) * n));
   }
-  return { pred, ev, steps, dir: r.finalDir ?? path.join(o.out), losses: r.losses, architecture: head.architecture };
+  return { pred, ev, steps: r.step, plannedSteps: steps, stoppedBy: r.stoppedBy, dir: r.finalDir ?? path.join(o.out), losses: r.losses, architecture: head.architecture };
 }
 
 function argmax(xs: ArrayLike<number>): number {
@@ -364,7 +371,7 @@ export async function finetuneClassifier(o: FinetuneOptions): Promise<FinetuneRe
   const pred = Array.from(r.pred);
   return {
     accuracy: accuracy(truth, pred), macroF1: macroF1(truth, pred), trainExamples: data.train.length, evalExamples: data.eval.length,
-    steps: r.steps, dir: r.dir, losses: r.losses, architecture: r.architecture,
+    steps: r.steps, plannedSteps: r.plannedSteps, stoppedBy: r.stoppedBy, dir: r.dir, losses: r.losses, architecture: r.architecture,
   };
 }
 
@@ -378,7 +385,7 @@ export async function finetuneTagger(o: TagFinetuneOptions): Promise<FinetuneRes
   const s = tokenClassificationScores(r.ev.y, r.pred);
   return {
     accuracy: s.accuracy, macroF1: s.macroF1, trainExamples: data.train.length, evalExamples: data.eval.length, evalWords: s.count,
-    steps: r.steps, dir: r.dir, losses: r.losses, architecture: r.architecture,
+    steps: r.steps, plannedSteps: r.plannedSteps, stoppedBy: r.stoppedBy, dir: r.dir, losses: r.losses, architecture: r.architecture,
   };
 }
 

@@ -252,7 +252,8 @@ export class ProgressBar {
   }
 
   private draw(state: ProgressState, nowMs: number): void {
-    const width = this.stream.columns ?? 100;
+    // A terminal that reports no size (0 columns: a pty nobody sized) gets the usual 80.
+    const width = this.stream.columns || 80;
     this.stream.write(`\r${formatTtyLine(state, width)}\x1b[K`);
     this.lineShown = true;
     this.lastDrawMs = nowMs;

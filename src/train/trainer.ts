@@ -238,6 +238,8 @@ export class Trainer {
       }
       return { step: this.store.step, losses, lastEval, stoppedBy, finalDir, bestEval: this.best };
     } finally {
+      // End the bar's line, so what the caller prints next (results, an error) starts on a line of its own.
+      bar?.finish();
       o.signal?.removeEventListener('abort', onAbort);
       log.close();
     }
