@@ -4,12 +4,12 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from './files.js';
+import { readSafetensorsF32, recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from './files.js';
 import type { GenerationConfig, HfConfig } from './hf-config.js';
 import { generationConfigFromModel, parseGenerationConfig, parseHfConfigText, parseJsonText, serializeGenerationConfig, serializeHfConfig } from './hf-config.js';
 import type { JsonValue } from './json.js';
 import type { F32Tensor } from './safetensors.js';
-import { parseSafetensorsF32, serializeSafetensors } from './safetensors.js';
+import { serializeSafetensors } from './safetensors.js';
 
 export type Weights = Map<string, F32Tensor>;
 
@@ -152,8 +152,14 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
   await writeDirAtomic(dir, await checkpointFiles(c));
 }
 
-function bytesOf(buf: Buffer): Uint8Array {
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+async function isFile(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
 }
 
 /** Loads and validates a checkpoint folder; errors name the folder and the file. */
@@ -174,7 +180,8 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
   };
 
   const config = parseHfConfigText((await required(CHECKPOINT_FILES.config, 'the model configuration')).toString('utf8'), path(CHECKPOINT_FILES.config));
-  const weights = parseSafetensorsF32(bytesOf(await required(CHECKPOINT_FILES.model, 'the model weights')), path(CHECKPOINT_FILES.model));
+  if (!(await isFile(path(CHECKPOINT_FILES.model)))) throw new Error(`checkpoint folder ${dir}: missing ${CHECKPOINT_FILES.model} (the model weights)`);
+  const weights = await readSafetensorsF32(path(CHECKPOINT_FILES.model));
   const out: LoadedCheckpoint = { dir, config, weights };
 
   const tok = opts.requireTokenizer
@@ -198,10 +205,9 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
     : await readOptional(path(CHECKPOINT_FILES.trainerState));
   if (state) out.trainerState = parseJsonText(state.toString('utf8'), path(CHECKPOINT_FILES.trainerState)) as JsonValue;
   if (!opts.skipOptimizer) {
-    const optim = opts.requireTrainerState
-      ? await required(CHECKPOINT_FILES.optimizer, why)
-      : await readOptional(path(CHECKPOINT_FILES.optimizer));
-    if (optim) out.optimizer = parseSafetensorsF32(bytesOf(optim), path(CHECKPOINT_FILES.optimizer));
+    const optim = path(CHECKPOINT_FILES.optimizer);
+    if (await isFile(optim)) out.optimizer = await readSafetensorsF32(optim);
+    else if (opts.requireTrainerState) throw new Error(`checkpoint folder ${dir}: missing ${CHECKPOINT_FILES.optimizer} (${why})`);
   }
   return out;
 }

@@ -1,17 +1,81 @@
 // Node file I/O: safetensors files and crash-safe (atomic) writes.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
-import { parseSafetensors, parseSafetensorsF32, serializeSafetensors } from './safetensors.js';
-import type { F32Tensor, SafetensorsContents, WritableTensor } from './safetensors.js';
+import {
+  decodeTensor, f32TensorOf, parseSafetensorsHeader, safetensorsHeaderLength, serializeSafetensors,
+} from './safetensors.js';
+import type { F32Tensor, ParsedHeader, RawTensor, SafetensorsContents, SafetensorsDtype, WritableTensor } from './safetensors.js';
 
-export async function readSafetensorsFile(path: string): Promise<SafetensorsContents> {
-  return parseSafetensors(await readBytes(path), path);
+type Handle = Awaited<ReturnType<typeof open>>;
+
+async function readAt(fh: Handle, position: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(out, done, length - done, position + done);
+    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
+    done += bytesRead;
+  }
+  return out;
 }
 
-/** Reads a weights file as float32 tensors (F16/BF16/F64 are widened/rounded). */
-export async function readSafetensorsF32(path: string): Promise<Map<string, F32Tensor>> {
-  return parseSafetensorsF32(await readBytes(path), path);
+/** Reads and validates the header only: the first 8 bytes, then the header's N bytes; the data is not read. */
+async function headerOf(fh: Handle, path: string): Promise<ParsedHeader> {
+  const size = (await fh.stat()).size;
+  const n = safetensorsHeaderLength(size >= 8 ? await readAt(fh, 0, 8) : new Uint8Array(0), size, path);
+  return parseSafetensorsHeader(await readAt(fh, 8, n), size, path);
+}
+
+/**
+ * Opens a safetensors file, reads its header (without loading the data) and then only the tensors `pick` keeps
+ * (all when omitted), each from its own offsets.
+ */
+async function readTensors(path: string, pick?: (name: string) => boolean): Promise<{ header: ParsedHeader; tensors: Map<string, RawTensor> }> {
+  const fh = await open(path, 'r');
+  try {
+    const header = await headerOf(fh, path);
+    const tensors = new Map<string, RawTensor>();
+    for (const name of [...header.entries.keys()].sort()) {
+      if (pick && !pick(name)) continue;
+      const e = header.entries.get(name)!;
+      tensors.set(name, decodeTensor(e, await readAt(fh, header.dataStart + e.begin, e.end - e.begin)));
+    }
+    return { header, tensors };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Names, dtypes and shapes of a safetensors file, and its metadata, reading only the header's bytes. */
+export async function readSafetensorsHeaderFile(path: string): Promise<{
+  tensors: Map<string, { dtype: SafetensorsDtype; shape: number[] }>;
+  metadata: Record<string, string>;
+}> {
+  const fh = await open(path, 'r');
+  try {
+    const { entries, metadata } = await headerOf(fh, path);
+    return { tensors: new Map([...entries.values()].map((e) => [e.name, { dtype: e.dtype, shape: e.shape }])), metadata };
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function readSafetensorsFile(path: string): Promise<SafetensorsContents> {
+  const { header, tensors } = await readTensors(path);
+  return { tensors, metadata: header.metadata };
+}
+
+/**
+ * Reads a weights file as float32 tensors (F16/BF16/F64 are widened/rounded); with `names`, only those tensors'
+ * bytes are read. A tensor of another dtype (BOOL, U8, I64, ...) is refused only when its data is used.
+ */
+export async function readSafetensorsF32(path: string, names?: Iterable<string>): Promise<Map<string, F32Tensor>> {
+  const wanted = names ? new Set(names) : undefined;
+  const { tensors } = await readTensors(path, wanted && ((n) => wanted.has(n)));
+  const out = new Map<string, F32Tensor>();
+  for (const [name, t] of tensors) out.set(name, f32TensorOf(t, `${path}: tensor "${name}"`));
+  return out;
 }
 
 export async function writeSafetensorsFile(
@@ -20,11 +84,6 @@ export async function writeSafetensorsFile(
   metadata?: Record<string, string>,
 ): Promise<void> {
   await writeFileAtomic(path, serializeSafetensors(tensors, metadata));
-}
-
-async function readBytes(path: string): Promise<Uint8Array> {
-  const buf = await readFile(path);
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 function tmpSuffix(): string {

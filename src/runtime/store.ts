@@ -86,7 +86,17 @@ export function storeFromWeights(
   for (const p of specs) {
     const w = weights.get(p.name);
     if (w && w.shape.join() !== p.shape.join()) problems.push(`"${p.name}" is [${w.shape}], the config implies [${p.shape}]`);
-    else if (w) store.set(p.name, w.shape, w.data);
+    else if (w) {
+      // Reading `data` refuses a tensor of a non-float dtype (a U8 buffer, an I64 index) used as a parameter.
+      let data: Float32Array;
+      try {
+        data = w.data;
+      } catch (e) {
+        problems.push(`"${p.name}": ${(e as Error).message}`);
+        continue;
+      }
+      store.set(p.name, w.shape, data);
+    }
     else if (fresh?.has(p.name)) store.set(p.name, p.shape, fresh.get(p.name)!);
     else problems.push(`missing "${p.name}" [${p.shape}]`);
   }

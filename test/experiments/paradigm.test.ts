@@ -19,7 +19,16 @@ test('the main job runs end to end and writes its report', async () => {
   assert.deepEqual(report.finetune.map((f) => [f.task, f.classes, f.perLabel, f.trainExamples]), [['genre', 15, 1, 15], ['category', 4, 2, 8]]);
   for (const f of report.finetune) {
     assert.ok(f.majority > 0 && f.majority < 1);
-    for (const r of [f.pretrained, f.scratch]) assert.ok(r.accuracy >= 0 && r.accuracy <= 1 && r.evalExamples === 590);
+    // The reported numbers are counts over the 590 held-out examples: accuracy and the majority share are k / 590.
+    const isCount = (x: number, n: number) => Math.abs(x * n - Math.round(x * n)) < 1e-9;
+    assert.ok(isCount(f.majority, 590), `majority ${f.majority} is not a count over 590`);
+    for (const r of [f.pretrained, f.scratch]) {
+      assert.equal(r.evalExamples, 590);
+      assert.ok(r.accuracy >= 0 && r.accuracy <= 1 && isCount(r.accuracy, 590), `accuracy ${r.accuracy} is not a count over 590`);
+      assert.ok(r.macroF1 >= 0 && r.macroF1 <= 1);
+      // Macro-F1 is positive exactly when some class has a true positive, that is when the accuracy is.
+      assert.equal(r.macroF1 > 0, r.accuracy > 0, `macro-F1 ${r.macroF1} inconsistent with accuracy ${r.accuracy}`);
+    }
   }
   const saved = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ParadigmReport;
   assert.deepEqual(saved.finetune.map((f) => f.perLabel), [1, 2]);

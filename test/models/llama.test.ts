@@ -92,10 +92,27 @@ test('llama: tied word embeddings drop lm_head; init is N(0, initializer_range) 
   const fwd = await Forward.compile(nodeBackend, (g) => {
     const ctx = new Ctx(g);
     const { hidden } = tied.model.forward(ctx, { inputIds: g.input('input_ids', 'int64', ['batch', 'seq']) });
-    return { logits: tied.logits(ctx, hidden) };
+    return { logits: tied.logits(ctx, hidden), hidden };
   }, store);
   const out = await fwd.run({ input_ids: i64([[1, 5, 9]]) });
   assert.deepEqual(out.logits.shape, [1, 3, config.vocabSize]);
+  // The values, on the host: logits[t, v] = sum_k hidden[t, k] * embed[v, k].
+  const h = out.hidden.data as Float32Array;
+  const emb = store.get('model.embed_tokens.weight');
+  const d = config.hiddenSize;
+  const logits = out.logits.data as Float32Array;
+  let worst = 0;
+  let scale = 0;
+  for (let t = 0; t < 3; t++) {
+    for (let v = 0; v < config.vocabSize; v++) {
+      let acc = 0;
+      for (let k = 0; k < d; k++) acc += h[t * d + k] * emb[v * d + k];
+      worst = Math.max(worst, Math.abs(acc - logits[t * config.vocabSize + v]));
+      scale = Math.max(scale, Math.abs(acc));
+    }
+  }
+  assert.ok(scale > 1e-3, 'the logits are not all zero');
+  assert.ok(worst <= 1e-5 * Math.max(1, scale), `logits differ from hidden @ embed^T by ${worst}`);
 });
 
 test('llama: a config whose heads are not a multiple of the kv heads is refused', () => {

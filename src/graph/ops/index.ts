@@ -17,15 +17,25 @@ export {
 export { matmul, softmax, logSoftmax, layerNorm, rmsNorm, crossEntropy, dropout } from './nn.js';
 export type { TensorLike } from './util.js';
 
-/** The op registry: type name -> definition. */
-export const OPS: ReadonlyMap<string, OpDef> = new Map(
-  [
-    E.Add, E.Sub, E.Mul, E.Div, E.Pow, E.Maximum, E.Minimum, E.Mod, E.BitwiseXor, E.Equal, E.Less, E.Greater,
-    E.GreaterOrEqual, E.And, E.Or, E.Not, E.Neg, E.Sqrt, E.Rsqrt, E.Exp, E.Log, E.Tanh, E.Erf, E.Sigmoid, E.Relu,
-    E.Sin, E.Cos, E.Silu, E.Gelu, E.Where, E.Cast,
-    R.ReduceSum, R.ReduceMean, R.ReduceMax, R.CumSum,
-    S.Transpose, S.Reshape, S.Expand, S.Unsqueeze, S.Squeeze, S.Concat, S.Split, S.Slice, S.Pad, S.Gather,
-    S.ScatterNdAdd, S.Fill, S.Arange, S.DimValue, S.Trilu, S.WithShape, S.ScatterElementsAdd, S.NonZero,
-    N.MatMul, N.Softmax, N.LogSoftmax, N.LayerNorm, N.CrossEntropy,
-  ].map((op) => [op.type, op as unknown as OpDef]),
-);
+function isOpDef(v: unknown): v is OpDef {
+  if (v === null || typeof v !== 'object') return false;
+  const o = v as Partial<OpDef>;
+  return typeof o.type === 'string' && typeof o.infer === 'function' && typeof o.lower === 'function';
+}
+
+/**
+ * The op registry: type name -> definition, collected from every OpDef the op modules export (so an op cannot be
+ * defined and left out). Two definitions of one type name are an error.
+ */
+export const OPS: ReadonlyMap<string, OpDef> = (() => {
+  const out = new Map<string, OpDef>();
+  for (const mod of [E, R, S, N] as Record<string, unknown>[]) {
+    for (const [exportName, v] of Object.entries(mod)) {
+      if (!isOpDef(v)) continue;
+      const seen = out.get(v.type);
+      if (seen && seen !== v) throw new Error(`op registry: two definitions of op "${v.type}" (the second exported as ${exportName})`);
+      out.set(v.type, v);
+    }
+  }
+  return out;
+})();
