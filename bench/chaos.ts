@@ -148,6 +148,7 @@ function whereKilled(run: string, pid: number, since: number, records: LogRecord
   if (names.some((n) => /^checkpoint-\d+\.trash-/.test(n) && n.includes(`-${pid}-`))) return 'checkpoint write (between the renames)';
   if (names.some((n) => /^checkpoint-\d+\.tmp-/.test(n) && n.includes(`.tmp-${pid}-`))) return 'checkpoint write (files being written)';
   const tmpFile = names.find((n) => n.startsWith('.') && n.includes(`.tmp-${pid}-`));
+  if (tmpFile?.startsWith('.loss.svg.')) return 'writing loss.svg (after an evaluation)';
   if (tmpFile) return /^\.(log\.jsonl|train_config\.json)\./.test(tmpFile) ? 'start-up (writing the log or settings)' : 'final save into the run folder';
   const mine = writtenSince(records, since);
   if (!mine.some((r) => r.kind === 'train')) return 'start-up (before its first step)';
@@ -155,7 +156,7 @@ function whereKilled(run: string, pid: number, since: number, records: LogRecord
   const evalDue = step % EVAL_EVERY === 0 || step === MAX_STEPS;
   if (evalDue && !records.some((r) => r.kind === 'eval' && r.step === step)) return 'evaluation';
   const saveDue = step % SAVE_EVERY === 0 || step === MAX_STEPS;
-  if (saveDue && !existsSync(path.join(run, `checkpoint-${step}`))) return 'checkpoint (before its folder was written)';
+  if (saveDue && !existsSync(path.join(run, `checkpoint-${step}`))) return 'checkpoint (serialising, before its temporary folder)';
   if (saveDue && names.filter((n) => /^checkpoint-\d+$/.test(n)).length > KEEP_LAST) return 'checkpoint (pruning old checkpoints)';
   return 'training step';
 }
@@ -185,7 +186,21 @@ async function main(): Promise<number> {
   const startupMs = Math.max(500, refWall - (times.at(-1)! - times[0]) - 500);
   console.log(`reference: ${(refWall / 1000).toFixed(1)} s, ${msPerStep.toFixed(1)} ms a step (evaluations and checkpoints included), start-up about ${(startupMs / 1000).toFixed(1)} s`);
 
-  // 2. The chaos run: kill, check what is on disk, resume; until the run finishes on its own.
+  // 2. The chaos run: kill, check what is on disk, resume; until the run finishes on its own. The kills are planned
+  // at random steps in increasing order (a resume goes back at most to the last checkpoint, so each planned step
+  // is reached again), each aimed at start-up, the step itself, the evaluation after it or the checkpoint after it;
+  // the moment within that phase is a random delay.
+  type Aim = 'start-up' | 'step' | 'evaluation' | 'checkpoint';
+  const plan: { step: number; aim: Aim }[] = [];
+  for (let i = 0; i < KILLS; i++) {
+    const r = random();
+    const aim: Aim = r < 0.12 ? 'start-up' : r < 0.45 ? 'step' : r < 0.7 ? 'evaluation' : 'checkpoint';
+    let step = 1 + Math.floor(random() * (MAX_STEPS - 2));
+    const due = aim === 'evaluation' ? (s: number) => s % EVAL_EVERY === 0 : aim === 'checkpoint' ? (s: number) => s % SAVE_EVERY === 0 && s % EVAL_EVERY !== 0 : () => true;
+    while (!due(step) && step < MAX_STEPS - 1) step++;
+    plan.push({ step, aim });
+  }
+  plan.sort((x, y) => x.step - y.step);
   const tokenizer = path.join(refDir, 'tokenizer');
   const landed = new Map<string, number>();
   const problems: string[] = [];
@@ -194,6 +209,8 @@ async function main(): Promise<number> {
   let freshStarts = 0;
   let redone = 0;
   let leftoversSeen = 0;
+  let tornLogs = 0;
+  let tornPlots = 0;
   let final: Awaited<Child['done']> | undefined;
   for (let launchNo = 1; ; launchNo++) {
     if (launchNo > KILLS * 3 + 10) throw new Error('the run never finished');
@@ -214,28 +231,14 @@ async function main(): Promise<number> {
     let exited = false;
     void child.done.then(() => (exited = true));
     if (kills < KILLS) {
-      // Each kill is aimed at a kind of moment (random timing throughout; the aim only picks which step it follows).
-      const aim = random();
-      if (aim < 0.15) {
+      // The next planned kill: during start-up, or after the run reaches its step, then a random delay.
+      const k = plan[kills];
+      if (k.aim === 'start-up') {
         await sleep(random() * startupMs);
       } else {
-        // Wait for this process's first step, then for a random time spread so that the kills cover the run.
         const mine = () => writtenSince(readRecords(runDir).records, launchedAt);
-        while (!exited && !mine().some((r) => r.kind === 'train')) await sleep(3);
-        const remaining = Math.max(1, MAX_STEPS - expected);
-        const budget = (remaining * msPerStep) / (KILLS - kills + 0.5);
-        await sleep(random() * 2 * budget);
-        if (aim >= 0.55) {
-          // Then into the evaluation or the checkpoint write that follows the next step due one.
-          const due = aim < 0.75 ? (s: number) => s % EVAL_EVERY === 0 : (s: number) => s % SAVE_EVERY === 0 && s % EVAL_EVERY !== 0;
-          const seen = lastTrainStep(mine());
-          for (;;) {
-            const s = lastTrainStep(mine());
-            if (exited || (s > seen && due(s))) break;
-            await sleep(1);
-          }
-          await sleep(random() * (aim < 0.75 ? 40 : 15));
-        }
+        while (!exited && lastTrainStep(mine()) < k.step) await sleep(1);
+        await sleep(random() * (k.aim === 'evaluation' ? 60 : k.aim === 'checkpoint' ? 30 : msPerStep));
       }
       if (!exited) {
         const pid = child.pid;
@@ -250,14 +253,20 @@ async function main(): Promise<number> {
           const { records, tornTail } = readRecords(runDir);
           const where = whereKilled(runDir, pid, launchedAt, records);
           landed.set(where, (landed.get(where) ?? 0) + 1);
-          if (tornTail) landed.set('log.jsonl torn', (landed.get('log.jsonl torn') ?? 0) + 1);
+          if (tornTail) tornLogs++;
+          const svg = path.join(runDir, 'loss.svg');
+          if (existsSync(svg) && !readFileSync(svg, 'utf8').trimEnd().endsWith('</svg>')) {
+            tornPlots++;
+            problems.push(`after kill ${kills}: loss.svg is torn`);
+          }
           leftoversSeen += leftovers(runDir).length;
           const bad = await checkCheckpoints(runDir);
           problems.push(...bad.map((p) => `after kill ${kills}: ${p}`));
           const next = await expectedResumeStep(runDir);
           const reached = lastTrainStep(writtenSince(records, launchedAt));
           redone += Math.max(0, reached - next);
-          console.log(`kill ${String(kills).padStart(2)}: ${reached ? `at step ${String(reached).padStart(3)}` : 'no step yet'}, ${where}; resume will start at step ${next}`);
+          const aimed = plan[kills - 1];
+          console.log(`kill ${String(kills).padStart(2)} (aimed: ${aimed.aim === 'start-up' ? 'start-up' : `${aimed.aim} ${aimed.step}`}): ${reached ? `at step ${String(reached).padStart(3)}` : 'no step yet'}, ${where}; resume will start at step ${next}`);
         }
       }
     }
@@ -313,6 +322,7 @@ async function main(): Promise<number> {
   for (const [where, n] of [...landed].sort((x, y) => y[1] - x[1])) console.log(`  ${String(n).padStart(3)}  ${where}`);
   console.log(`launches:     ${resumes + freshStarts + 1} (${resumes} with --resume, ${freshStarts} fresh starts after a kill before the first checkpoint)`);
   console.log(`steps redone: ${redone} (work lost to kills: steps after the newest checkpoint)`);
+  console.log(`torn files:   log.jsonl with a torn last line after ${tornLogs} kills (repaired on resume); loss.svg torn after ${tornPlots}`);
   console.log(`leftovers:    ${leftoversSeen} temporary/trash entries seen after kills; ${left.length} at the end`);
   console.log(`final loss:   ${finalLoss.chaos} (reference ${finalLoss.reference}); final eval loss ${finalEval.chaos} (reference ${finalEval.reference})`);
   console.log(`weights:      ${problems.some((p) => p.includes('safetensors')) ? 'DIFFER' : 'model.safetensors and optimizer.safetensors equal the reference byte for byte'}`);
