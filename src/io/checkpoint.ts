@@ -2,9 +2,9 @@
 // tokenizer files, generation_config.json) plus our resume state
 // (trainer_state.json, optimizer.safetensors). See docs/checkpoints.md.
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readSafetensorsF32, recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from './files.js';
+import { readSafetensorsF32, recoverInterruptedWrites, removeDirAtomic, writeDirAtomic, writeFileAtomic } from './files.js';
 import type { GenerationConfig, HfConfig } from './hf-config.js';
 import { generationConfigFromModel, parseGenerationConfig, parseHfConfigText, parseJsonText, serializeGenerationConfig, serializeHfConfig } from './hf-config.js';
 import type { JsonValue } from './json.js';
@@ -279,6 +279,7 @@ export async function keepLast(runDir: string, k: number): Promise<string[]> {
   await recoverInterruptedWrites(runDir);
   const all = await listCheckpoints(runDir);
   const doomed = all.slice(0, Math.max(0, all.length - k)).map((c) => c.dir);
-  for (const d of doomed) await rm(d, { recursive: true, force: true });
+  // Renamed before deletion, so a crash never leaves a half-deleted folder under a checkpoint's name.
+  for (const d of doomed) await removeDirAtomic(d);
   return doomed;
 }

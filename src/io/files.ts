@@ -199,6 +199,24 @@ export async function writeDirAtomic(dir: string, files: Readonly<Record<string,
   if (hadOld) await rm(trash, { recursive: true, force: true });
 }
 
+/**
+ * Deletes a folder so that a crash never leaves it half deleted under its own name: it is first renamed to
+ * `<dir>.tmp-<pid>-<rand>` (atomic), then deleted. A crash in between leaves a temporary folder, which
+ * recoverInterruptedWrites deletes. A missing folder is not an error.
+ */
+export async function removeDirAtomic(dir: string): Promise<void> {
+  const target = normalize(dir).replace(/[\\/]+$/, '');
+  const doomed = `${target}${TMP_DIR_MARK}${tmpSuffix()}`;
+  try {
+    await rename(target, doomed);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  await syncDir(dirname(target));
+  await rm(doomed, { recursive: true, force: true });
+}
+
 /** Whether a process with this id is running (this process counts). */
 export function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;

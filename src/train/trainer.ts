@@ -11,6 +11,7 @@ import { Forward, TrainStep, type Batch } from '../runtime/step.js';
 import { storeFromWeights, type ParameterStore } from '../runtime/store.js';
 import type { OptimizerConfig } from '../runtime/optimizers.js';
 import { checkpointDirName, keepLast, latestCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
+import { writeFileAtomic } from '../io/files.js';
 import type { JsonValue } from '../io/json.js';
 import type { BatchStream } from '../objectives/objective.js';
 import type { F32Tensor } from '../io/safetensors.js';
@@ -173,7 +174,7 @@ export class Trainer {
       records.push(r);
     };
     const plot = () =>
-      writeFile(path.join(o.outDir, 'loss.svg'), lossCurveSvg(lossPointsFromRecords(records), { title: `training loss (${path.basename(o.outDir)})` }));
+      writeFileAtomic(path.join(o.outDir, 'loss.svg'), lossCurveSvg(lossPointsFromRecords(records), { title: `training loss (${path.basename(o.outDir)})` }));
 
     const step = await TrainStep.compile(this.backend, (g) => this.task.trainLoss(g), this.store, { optimizer: o.optimizer, gradClip: o.gradClip });
     const bar = o.progress === false ? undefined : new ProgressBar({ total: o.maxSteps, startStep: this.store.step, label: o.label ?? 'train' });
