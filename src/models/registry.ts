@@ -13,8 +13,11 @@ import * as F from '../graph/index.js';
  * - `mlm`: masked LM over `labels` (-100 = not predicted).
  * - `nsp`: next-sentence prediction from the pooled [CLS] state, over `next_sentence_label`.
  * - `sbo`: SpanBERT's span boundary objective, over the `sbo_*` inputs.
+ * - `seq2seq`: the LM head of an encoder-decoder: cross-entropy of the decoder's logits against `labels` (not
+ *   shifted; -100 = ignored), the decoder fed `decoder_input_ids` (labels shifted right, decoder_start_token_id =
+ *   pad, -100 -> pad) while the encoder reads `input_ids` / `attention_mask`.
  */
-export type HeadName = 'lm' | 'mlm' | 'nsp' | 'sbo';
+export type HeadName = 'lm' | 'mlm' | 'nsp' | 'sbo' | 'seq2seq';
 
 /** What a new model's config needs of its tokenizer (structurally a Tokenizer; models sit below tokenizers). */
 export interface ModelTokens {
