@@ -13,9 +13,8 @@ import * as F from '../graph/index.js';
  * - `mlm`: masked LM over `labels` (-100 = not predicted).
  * - `nsp`: next-sentence prediction from the pooled [CLS] state, over `next_sentence_label`.
  * - `sbo`: SpanBERT's span boundary objective, over the `sbo_*` inputs.
- * - `seq2seq`: the LM head of an encoder-decoder: cross-entropy of the decoder's logits against `labels` (not
- *   shifted; -100 = ignored), the decoder fed `decoder_input_ids` (labels shifted right, decoder_start_token_id =
- *   pad, -100 -> pad) while the encoder reads `input_ids` / `attention_mask`.
+ * - `seq2seq`: the LM head of an encoder-decoder over `labels` [B, Td], not shifted (`decoder_input_ids` are
+ *   the labels shifted right).
  */
 export type HeadName = 'lm' | 'mlm' | 'nsp' | 'sbo' | 'seq2seq';
 
