@@ -69,7 +69,10 @@ export interface PreviewExample {
    * decoder's targets (labels without their -100 padding), sentinels marked.
    */
   targets?: PreviewToken[];
-  /** Decoder-only prefix LM: the first prefixLength tokens are the prefix, the rest is predicted. */
+  /**
+   * Prefix LM: the first prefixLength tokens are the prefix, the rest is predicted (decoder-only: of `tokens`;
+   * encoder-decoder: `tokens` are the prefix and EOS, `targets` the rest).
+   */
   prefixLength?: number;
 }
 
@@ -113,7 +116,10 @@ export function previewExamples(
       while (tlen > 0 && lab[tlen - 1] === -100) tlen--;
       const inputIds = inp.slice(0, len);
       const labels = lab.slice(0, tlen);
-      out.push({ tokens: inputIds.map(plain), inputIds, labels, targets: labels.map((y) => plain(y === -100 ? maskId : y)) });
+      const ex: PreviewExample = { tokens: inputIds.map(plain), inputIds, labels, targets: labels.map((y) => plain(y === -100 ? maskId : y)) };
+      // No sentinel in the inputs: a prefix -> rest pair (prefix-lm), split where the encoder's EOS stands.
+      if (!ex.tokens.some((t) => t.sentinel) && len > 0) ex.prefixLength = len - 1;
+      out.push(ex);
       continue;
     }
     const lab = column(b, 'labels', r) ?? inp.map(() => -100);
@@ -205,7 +211,7 @@ export function formatPreview(examples: readonly PreviewExample[], o: FormatOpti
   const lines: string[] = [];
   if (o.info) lines.push(c(ANSI.head, Object.entries(o.info).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('  ')));
   if (examples.some((e) => e.targets))
-    lines.push(`legend: inputs = what the encoder reads, targets = what the decoder predicts; ${c(ANSI.span, '<extra_id_k>')} stands for noise span k`);
+    lines.push(`legend: inputs = what the encoder reads, targets = what the decoder predicts${examples.some((e) => e.tokens.some((t) => t.sentinel)) ? `; ${c(ANSI.span, '<extra_id_k>')} stands for noise span k` : ''}`);
   else if (examples.some((e) => e.prefixLength !== undefined))
     lines.push('legend: the prefix is read bidirectionally; the tokens after the split are predicted, each from those before it');
   else lines.push(
@@ -245,6 +251,7 @@ export function formatPreview(examples: readonly PreviewExample[], o: FormatOpti
       lines.push(`inputs:  ${e.tokens.map(render).join(' ')}`);
       lines.push(`targets: ${e.targets.map(render).join(' ')}`);
     } else if (e.prefixLength !== undefined) {
+      // Decoder-only.
       const k = e.prefixLength;
       lines.push(`prefix:  ${e.tokens.slice(0, k).map(render).join(' ')}`);
       lines.push(`${c(ANSI.span, '||')} predicted from token ${k} on: ${e.tokens.slice(k).map((t, i) => render(t, i + k)).join(' ')}`);

@@ -129,3 +129,19 @@ test('pretrain preview --arch gpt2 --objective prefix-lm on a corpus file', asyn
     e.labels.forEach((y, i) => assert.equal(y === -100, i < e.prefix_length));
   }
 });
+
+test('encoder-decoder prefix-lm example: no sentinels, so the split is where the encoder input ends', () => {
+  const b = {
+    input_ids: int64Tensor([1, 4], [5, 6, 1, 0]),
+    attention_mask: int64Tensor([1, 4], [1, 1, 1, 0]),
+    decoder_input_ids: int64Tensor([1, 4], [0, 7, 8, 1]),
+    labels: int64Tensor([1, 4], [7, 8, 1, -100]),
+  };
+  const ex = previewExamples(b, (id) => (id === 1 ? '</s>' : text(id)), special, 4, [99]);
+  assert.equal(ex[0]!.prefixLength, 2);
+  const plain = formatPreview(ex, { color: false, json: false });
+  assert.match(plain, /^--- example 1: 3 input tokens, 3 target tokens, split at 2$/m);
+  assert.match(plain, /^inputs: {2}the cat <\/s>$/m);
+  assert.match(plain, /^targets: sat on <\/s>$/m);
+  assert.ok(!plain.includes('extra_id'));
+});
