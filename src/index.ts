@@ -18,7 +18,7 @@ export { DecoderClassifier } from './models/classifier.js';
 export { Trainer, type TrainerTask, type TrainerOptions, type BatchSource } from './train/trainer.js';
 export { pretrain } from './train/pretrain.js';
 export { registerModel, getModel, modelTypes, type ModelEntry, type PretrainingModel } from './models/registry.js';
-export { registerObjective, getObjective, objectiveNames, type Objective } from './objectives/objective.js';
+export { registerObjective, getObjective, objectiveNames, objectiveHeads, type Objective } from './objectives/objective.js';
 export { finetuneClassifier, brownGenreData, jsonlData } from './train/finetune.js';
 export { Generator, textStreamer } from './generate/generate.js';
 export { exportDecoderOnnx } from './generate/decoder-graph.js';

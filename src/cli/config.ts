@@ -53,7 +53,7 @@ const registered = (what: string, names: () => string[]) =>
 
 const FIELDS: Record<TrainConfigKey, FieldSpec> = {
   arch: field('choice', registered('arch', modelTypes), 'gpt2', 'model architecture (Hugging Face model_type)', modelTypes()),
-  objective: field('string', z.string().min(1), undefined, 'pretraining objective: clm (decoders); mlm, mlm+nsp, span (encoders); default: the architecture\'s own (gpt2/llama clm, bert mlm+nsp, roberta mlm)'),
+  objective: field('string', z.string().min(1), undefined, 'pretraining objective: clm, prefix-lm (decoders); mlm, mlm+nsp, span (encoders); span-corruption, prefix-lm (encoder-decoders); default: the architecture\'s own (gpt2/llama clm, bert mlm+nsp, roberta mlm)'),
   blocks: choice(['packed', 'windows'], 'packed', 'clm training blocks: packed documents joined by EOS, in a shuffled order (HF group_texts), or random windows of the token stream (nanoGPT)'),
   maskProb: field('number', z.number().gt(0).lt(1), 0.15, 'masked objectives: share of tokens (or words) chosen for prediction'),
   selection: choice(['bernoulli', 'fixed', 'fairseq'], 'bernoulli', 'mlm: how positions are chosen: each with p (HF), a fixed budget capped at max-predictions (Google BERT), floor(p n + U) (fairseq)'),
@@ -66,6 +66,8 @@ const FIELDS: Record<TrainConfigKey, FieldSpec> = {
   spanP: field('number', z.number().gt(0).lt(1), 0.2, 'span: geometric distribution parameter of span lengths in words'),
   spanMaxWords: field('integer', posInt, 10, 'span: longest span, in words'),
   sboWeight: field('number', z.number().min(0), 1.0, 'span: weight of the span boundary objective loss'),
+  noiseDensity: field('number', z.number().gt(0).lt(1), 0.15, 'span-corruption (T5): share of tokens replaced by sentinel spans (noise_density)'),
+  meanNoiseSpanLength: field('number', z.number().min(1), 3, 'span-corruption (T5): mean length of a noise span, in tokens (mean_noise_span_length)'),
   corpus: field('string', z.string().min(1), 'brown', 'training text: "brown" (the bundled Brown Corpus) or a path to text'),
   out: field('string', z.string().min(1), 'runs/clm', 'run folder for checkpoints, log.jsonl and plots'),
   tokenizer: field('string', z.string().min(1), undefined, 'tokenizer.json or a folder holding it; default: train a byte-level BPE on the corpus'),

@@ -140,7 +140,7 @@ program
 
 program
   .command('preview')
-  .description('show what a pretraining objective does to real examples: masked, replaced and kept tokens, spans, segments A/B and the NSP label')
+  .description('show what a pretraining objective does to real examples: masked, replaced and kept tokens, spans, segments A/B and the NSP label; T5 inputs with sentinels and targets; the prefix-LM split point')
   .option('--arch <arch>', `model architecture (${CONFIG_FIELDS.arch.choices!.join(', ')})`, 'bert')
   .option('--objective <name>', "the objective (default: the architecture's own)")
   .option('--corpus <spec>', 'corpus spec: brown, a .txt/.jsonl file, a folder or a glob', 'brown')
@@ -149,15 +149,17 @@ program
   .option('--tokenizer <dir>', 'tokenizer folder; default: train a small one of the kind the model wants')
   .option('--whole-word', 'mask whole words', false)
   .option('--selection <rule>', 'bernoulli, fixed or fairseq', 'bernoulli')
+  .option('--noise-density <d>', 'span-corruption: share of noise tokens', '0.15')
+  .option('--mean-noise-span-length <n>', 'span-corruption: mean noise span length', '3')
   .option('--seed <n>', 'seed', '0')
   .option('--json', 'print one JSON object', false)
-  .action(async (f: { arch: string; objective?: string; corpus: string; n: string; seqLen: string; tokenizer?: string; wholeWord: boolean; selection: string; seed: string; json: boolean }) => {
+  .action(async (f: { arch: string; objective?: string; corpus: string; n: string; seqLen: string; tokenizer?: string; wholeWord: boolean; selection: string; noiseDensity: string; meanNoiseSpanLength: string; seed: string; json: boolean }) => {
     try {
-      const arch = resolveConfig(undefined, { arch: f.arch, objective: f.objective, selection: f.selection });
+      const arch = resolveConfig(undefined, { arch: f.arch, objective: f.objective, selection: f.selection, noiseDensity: f.noiseDensity, meanNoiseSpanLength: f.meanNoiseSpanLength });
       await previewCommand({
         arch: f.arch, objective: arch.objective.name, corpus: f.corpus, n: intArg('-n', f.n), seqLen: intArg('--seq-len', f.seqLen, 8),
         tokenizer: f.tokenizer, seed: intArg('--seed', f.seed, 0), json: f.json, color: process.stdout.isTTY === true,
-        overrides: { wholeWord: f.wholeWord, selection: arch.objective.selection },
+        overrides: { wholeWord: f.wholeWord, selection: arch.objective.selection, noiseDensity: arch.objective.noiseDensity, meanNoiseSpanLength: arch.objective.meanNoiseSpanLength },
       });
     } catch (e) {
       fail(e);

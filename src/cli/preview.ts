@@ -1,6 +1,8 @@
 // `pretrain preview`: show what a pretraining objective does to a few real examples: every token, which were
 // replaced by [MASK], by a random token (original -> new), kept but predicted, span boundaries, segments A/B and the
-// NSP label. ANSI colours on a terminal, plain markers otherwise, or one JSON object with --json.
+// NSP label; for encoder-decoder objectives (T5 span corruption, prefix LM) the encoder's inputs with their
+// sentinels and the decoder's targets; for the decoder-only prefix LM the split point. ANSI colours on a terminal,
+// plain markers otherwise, or one JSON object with --json.
 // Library code: no process.exit; errors are thrown for the CLI to report.
 import { dirname } from 'node:path';
 import { readCorpus } from '../data/corpus.js';
@@ -41,6 +43,8 @@ export interface PreviewToken {
   special: boolean;
   /** Segment: 0 = A (and [CLS]), 1 = B. */
   segment: number;
+  /** A T5 sentinel <extra_id_k>. */
+  sentinel?: boolean;
 }
 
 export interface PreviewSpan {
@@ -60,6 +64,16 @@ export interface PreviewExample {
   spans?: PreviewSpan[];
   /** SBO targets: boundary positions, offset in the span, original id. */
   sbo?: Array<{ left: number; right: number; position: number; label: number }>;
+  /**
+   * Encoder-decoder objectives (the batch has decoder_input_ids): `tokens` are the encoder's inputs and these the
+   * decoder's targets (labels without their -100 padding), sentinels marked.
+   */
+  targets?: PreviewToken[];
+  /**
+   * Prefix LM: the first prefixLength tokens are the prefix, the rest is predicted (decoder-only: of `tokens`;
+   * encoder-decoder: `tokens` are the prefix and EOS, `targets` the rest).
+   */
+  prefixLength?: number;
 }
 
 function column(b: Batch, name: string, row: number): number[] | undefined {
@@ -71,15 +85,43 @@ function column(b: Batch, name: string, row: number): number[] | undefined {
 
 /**
  * The examples of a batch, for display: `text(id)` renders one token, `isSpecial(id)` tells special ids,
- * `maskId` is the [MASK] id. Padding (attention_mask 0) is left out.
+ * `maskId` is the [MASK] id, `sentinelIds` the T5 sentinels. Padding (attention_mask 0, labels -100 after the
+ * targets) is left out.
  */
-export function previewExamples(b: Batch, text: (id: number) => string, isSpecial: (id: number) => boolean, maskId: number): PreviewExample[] {
+export function previewExamples(
+  b: Batch,
+  text: (id: number) => string,
+  isSpecial: (id: number) => boolean,
+  maskId: number,
+  sentinelIds: readonly number[] = [],
+): PreviewExample[] {
   const ids = b['input_ids'];
   if (!ids) throw new Error('preview: the batch has no input_ids');
   const [B] = ids.shape as [number, number];
+  const sentinels = new Set(sentinelIds);
+  const plain = (id: number): PreviewToken => {
+    const t: PreviewToken = { text: text(id), input: text(id), kind: 'none', special: isSpecial(id), segment: 0 };
+    if (sentinels.has(id)) t.sentinel = true;
+    return t;
+  };
   const out: PreviewExample[] = [];
   for (let r = 0; r < B; r++) {
     const inp = column(b, 'input_ids', r)!;
+    if (b['decoder_input_ids']) {
+      // Encoder-decoder: the encoder's inputs as fed, the decoder's targets up to their padding.
+      const att = column(b, 'attention_mask', r) ?? inp.map(() => 1);
+      const len = att.reduce((n, x) => n + (x ? 1 : 0), 0);
+      const lab = column(b, 'labels', r) ?? [];
+      let tlen = lab.length;
+      while (tlen > 0 && lab[tlen - 1] === -100) tlen--;
+      const inputIds = inp.slice(0, len);
+      const labels = lab.slice(0, tlen);
+      const ex: PreviewExample = { tokens: inputIds.map(plain), inputIds, labels, targets: labels.map((y) => plain(y === -100 ? maskId : y)) };
+      // No sentinel in the inputs: a prefix -> rest pair (prefix-lm), split where the encoder's EOS stands.
+      if (!ex.tokens.some((t) => t.sentinel) && len > 0) ex.prefixLength = len - 1;
+      out.push(ex);
+      continue;
+    }
     const lab = column(b, 'labels', r) ?? inp.map(() => -100);
     const att = column(b, 'attention_mask', r) ?? inp.map(() => 1);
     const types = column(b, 'token_type_ids', r);
@@ -92,6 +134,12 @@ export function previewExamples(b: Batch, text: (id: number) => string, isSpecia
       tokens.push({ text: text(orig), input: text(inp[i]!), kind, special: isSpecial(orig), segment: types?.[i] ?? 0 });
     }
     const ex: PreviewExample = { tokens, inputIds: inp.slice(0, len), labels: lab.slice(0, len) };
+    const prefix = column(b, 'prefix_length', r);
+    if (prefix) {
+      // Decoder-only prefix LM: everything after the split is predicted; the split point says so, not a marker per token.
+      ex.prefixLength = prefix[0]!;
+      for (const t of tokens) t.kind = 'none';
+    }
     if (types) ex.tokenTypeIds = types.slice(0, len);
     const nsp = column(b, 'next_sentence_label', r);
     if (nsp) ex.nspLabel = nsp[0]!;
@@ -148,6 +196,11 @@ function exampleJson(e: PreviewExample): JsonValue {
   if (e.nspLabel !== undefined) o['next_sentence_label'] = e.nspLabel;
   if (e.spans) o['spans'] = e.spans.map((s) => ({ start: s.start, end: s.end, kind: s.kind }));
   if (e.sbo) o['sbo'] = e.sbo.map((s) => ({ left: s.left, right: s.right, position: s.position, label: s.label }));
+  if (e.targets) {
+    o['targets'] = e.targets.map((t) => t.text);
+    o['sentinels'] = e.tokens.filter((t) => t.sentinel).length;
+  }
+  if (e.prefixLength !== undefined) o['prefix_length'] = e.prefixLength;
   return o;
 }
 
@@ -157,14 +210,22 @@ export function formatPreview(examples: readonly PreviewExample[], o: FormatOpti
   const c = (code: string, s: string): string => (o.color ? `${code}${s}${ANSI.reset}` : s);
   const lines: string[] = [];
   if (o.info) lines.push(c(ANSI.head, Object.entries(o.info).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('  ')));
-  lines.push(
+  if (examples.some((e) => e.targets))
+    lines.push(`legend: inputs = what the encoder reads, targets = what the decoder predicts${examples.some((e) => e.tokens.some((t) => t.sentinel)) ? `; ${c(ANSI.span, '<extra_id_k>')} stands for noise span k` : ''}`);
+  else if (examples.some((e) => e.prefixLength !== undefined))
+    lines.push('legend: the prefix is read bidirectionally; the tokens after the split are predicted, each from those before it');
+  else lines.push(
     o.color
       ? `legend: ${c(ANSI.mask, '[MASK]')}${c(ANSI.orig, '(original)')}  ${c(ANSI.random, 'original->random')}  ${c(ANSI.keep, 'kept, predicted')}  ${c(ANSI.span, '[[')} span ${c(ANSI.span, ']]')}`
       : 'legend: [MASK](original)  {original->random}  <kept, predicted>  [[ span ]]',
   );
   examples.forEach((e, k) => {
-    const predicted = e.tokens.filter((t) => t.kind !== 'none').length;
-    let title = `--- example ${k + 1}: ${e.tokens.length} tokens, ${predicted} predicted`;
+    const predicted = e.targets?.length ?? (e.prefixLength !== undefined ? e.tokens.length - e.prefixLength : e.tokens.filter((t) => t.kind !== 'none').length);
+    const sentinelCount = e.tokens.filter((t) => t.sentinel).length;
+    let title = e.targets
+      ? `--- example ${k + 1}: ${e.tokens.length} input tokens${sentinelCount ? ` (${sentinelCount} sentinels)` : ''}, ${predicted} target tokens`
+      : `--- example ${k + 1}: ${e.tokens.length} tokens, ${predicted} predicted`;
+    if (e.prefixLength !== undefined) title += `, split at ${e.prefixLength}`;
     if (e.nspLabel !== undefined) title += `, NSP ${e.nspLabel === 0 ? 'IsNext (label 0)' : 'NotNext, random B (label 1)'}`;
     if (e.spans) title += `, ${e.spans.length} spans, ${e.sbo?.length ?? 0} SBO targets`;
     lines.push(c(ANSI.head, title));
@@ -175,6 +236,7 @@ export function formatPreview(examples: readonly PreviewExample[], o: FormatOpti
       if (t.kind === 'mask') s = o.color ? `${c(ANSI.mask, t.input)}${c(ANSI.orig, `(${t.text})`)}` : `${t.input}(${t.text})`;
       else if (t.kind === 'random') s = o.color ? c(ANSI.random, `${t.text}->${t.input}`) : `{${t.text}->${t.input}}`;
       else if (t.kind === 'keep') s = o.color ? c(ANSI.keep, t.text) : `<${t.text}>`;
+      else if (t.sentinel) s = c(ANSI.span, t.text);
       else s = t.special ? c(ANSI.special, t.text) : t.text;
       if (starts.has(i)) s = `${c(ANSI.span, '[[')}${s}`;
       if (ends.has(i)) s = `${s}${c(ANSI.span, ']]')}`;
@@ -185,6 +247,14 @@ export function formatPreview(examples: readonly PreviewExample[], o: FormatOpti
         const parts = e.tokens.map((t, i) => (t.segment === seg ? render(t, i) : undefined)).filter((x): x is string => x !== undefined);
         lines.push(`${seg === 0 ? 'A' : 'B'}: ${parts.join(' ')}`);
       }
+    } else if (e.targets) {
+      lines.push(`inputs:  ${e.tokens.map(render).join(' ')}`);
+      lines.push(`targets: ${e.targets.map(render).join(' ')}`);
+    } else if (e.prefixLength !== undefined) {
+      // Decoder-only.
+      const k = e.prefixLength;
+      lines.push(`prefix:  ${e.tokens.slice(0, k).map(render).join(' ')}`);
+      lines.push(`${c(ANSI.span, '||')} predicted from token ${k} on: ${e.tokens.slice(k).map((t, i) => render(t, i + k)).join(' ')}`);
     } else lines.push(e.tokens.map(render).join(' '));
     if (e.sbo?.length) {
       const bySpan = new Map<string, number>();
@@ -263,7 +333,7 @@ export async function previewCommand(opts: PreviewOptions): Promise<void> {
     return tok.wordStarts[id] ? s.replace(/^ /, '') : `##${s}`;
   };
   const mask = tok.specialIds.mask ?? -1;
-  const examples = previewExamples(batch, text, (id) => special.has(id), mask);
+  const examples = previewExamples(batch, text, (id) => special.has(id), mask, tok.sentinelIds);
   const info: { [k: string]: JsonValue } = {
     objective: objective.name,
     arch: opts.arch,

@@ -6,7 +6,7 @@ import * as F from '../graph/index.js';
 import { causalLmOutputs, shiftedLmLoss } from './lm-loss.js';
 import { registerModel, type HeadOutputs } from './registry.js';
 import { parseGpt2Config, type HfGpt2Config } from '../io/hf-config.js';
-import { Ctx, Embedding, LayerNorm, MLP, Module, MultiHeadAttention, causalMask4d, paddingMask } from '../nn/index.js';
+import { Ctx, Embedding, LayerNorm, MLP, Module, MultiHeadAttention, causalMask4d, paddingMask, prefixLmMask } from '../nn/index.js';
 
 export interface Gpt2Config {
   vocabSize: number;
@@ -76,6 +76,8 @@ export interface DecoderInputs {
   /** int64 [B, T]; 0..T-1 (after the past) when omitted, as HF's default. */
   positionIds?: Tensor;
   past?: { key: Tensor; value: Tensor }[];
+  /** int64 [B]: prefix-LM (no cache): the first prefixLength[b] positions of row b attend bidirectionally. */
+  prefixLength?: Tensor;
 }
 
 export interface DecoderOutputs {
@@ -108,7 +110,8 @@ export class Gpt2Model extends Module {
       inp.positionIds ?? F.unsqueeze(inp.past ? F.add(F.arange(g, t), F.dimValue(g, pastLen, 'int64')) : F.arange(g, t), 0);
     let x = F.add(this.wte.forward(ctx, inp.inputIds), this.wpe.forward(ctx, positions));
     x = ctx.dropout(x);
-    let mask = causalMask4d(g, t, total);
+    if (inp.prefixLength && inp.past) throw new Error('gpt2: a prefix-LM mask (prefixLength) cannot be used with a key/value cache');
+    let mask = inp.prefixLength ? prefixLmMask(g, t, inp.prefixLength) : causalMask4d(g, t, total);
     if (inp.attentionMask) mask = F.and(mask, paddingMask(inp.attentionMask));
     const presents: { key: Tensor; value: Tensor }[] = [];
     this.h.forEach((block, i) => {
@@ -148,9 +151,12 @@ export class Gpt2LMHeadModel extends Module {
     return shiftedLmLoss(hidden, labels, (h) => this.logits(ctx, h));
   }
 
-  /** The pretraining pipeline's entry: the `lm` head over `input_ids` / `labels` (and `attention_mask` if fed). */
+  /**
+   * The pretraining pipeline's entry: the `lm` head over `input_ids` / `labels` (and `attention_mask` if fed); with
+   * `prefix_length` (prefix-lm) the first prefix_length[b] positions of row b attend to each other bidirectionally.
+   */
   pretrainingLoss(ctx: Ctx, inputs: Readonly<Record<string, Tensor>>): HeadOutputs {
-    const { hidden } = this.forward(ctx, { inputIds: inputs.input_ids, attentionMask: inputs.attention_mask });
+    const { hidden } = this.forward(ctx, { inputIds: inputs.input_ids, attentionMask: inputs.attention_mask, prefixLength: inputs.prefix_length });
     return causalLmOutputs(hidden, inputs.labels, (h) => this.logits(ctx, h));
   }
 }
@@ -179,7 +185,7 @@ export function gpt2ConfigToHf(c: Gpt2Config, extra: Record<string, unknown> = {
 registerModel({
   modelType: 'gpt2',
   family: 'decoder',
-  objectives: ['clm'],
+  objectives: ['clm', 'prefix-lm'],
   tokenizer: 'bpe',
   newConfig: (size, tok) => {
     const eos = tok.specialIds.eos ?? tok.specialIds.sep ?? tok.vocabSize - 1;

@@ -9,7 +9,7 @@ import * as F from '../graph/index.js';
 import { causalLmOutputs, shiftedLmLoss } from './lm-loss.js';
 import { registerModel, type HeadOutputs } from './registry.js';
 import {
-  Ctx, Embedding, Linear, MLP, Module, MultiHeadAttention, RMSNorm, applyRope, causalMask4d, paddingMask, ropeCosSin,
+  Ctx, Embedding, Linear, MLP, Module, MultiHeadAttention, RMSNorm, applyRope, causalMask4d, paddingMask, prefixLmMask, ropeCosSin,
 } from '../nn/index.js';
 import { parseLlamaConfig, type HfLlamaConfig } from '../io/hf-config.js';
 import type { DecoderInputs, DecoderOutputs } from './gpt2.js';
@@ -132,7 +132,8 @@ export class LlamaModel extends Module {
     // One rotation table per forward, shared by every layer.
     const rope = ropeCosSin(positions, c.hiddenSize / c.numAttentionHeads, c.ropeTheta);
     let x = this.embed_tokens.forward(ctx, inp.inputIds);
-    let mask = causalMask4d(g, t, total);
+    if (inp.prefixLength && inp.past) throw new Error('llama: a prefix-LM mask (prefixLength) cannot be used with a key/value cache');
+    let mask = inp.prefixLength ? prefixLmMask(g, t, inp.prefixLength) : causalMask4d(g, t, total);
     if (inp.attentionMask) mask = F.and(mask, paddingMask(inp.attentionMask));
     const presents: { key: Tensor; value: Tensor }[] = [];
     this.layers.forEach((layer, i) => {
@@ -176,9 +177,12 @@ export class LlamaForCausalLM extends Module {
     return shiftedLmLoss(hidden, labels, (h) => this.logits(ctx, h));
   }
 
-  /** The pretraining pipeline's entry: the `lm` head over `input_ids` / `labels` (and `attention_mask` if fed). */
+  /**
+   * The pretraining pipeline's entry: the `lm` head over `input_ids` / `labels` (and `attention_mask` if fed); with
+   * `prefix_length` (prefix-lm) the first prefix_length[b] positions of row b attend to each other bidirectionally.
+   */
   pretrainingLoss(ctx: Ctx, inputs: Readonly<Record<string, Tensor>>): HeadOutputs {
-    const { hidden } = this.forward(ctx, { inputIds: inputs.input_ids, attentionMask: inputs.attention_mask });
+    const { hidden } = this.forward(ctx, { inputIds: inputs.input_ids, attentionMask: inputs.attention_mask, prefixLength: inputs.prefix_length });
     return causalLmOutputs(hidden, inputs.labels, (h) => this.logits(ctx, h));
   }
 }
@@ -221,7 +225,7 @@ export function llamaConfigToHf(c: LlamaConfig, extra: Record<string, unknown> =
 registerModel({
   modelType: 'llama',
   family: 'decoder',
-  objectives: ['clm'],
+  objectives: ['clm', 'prefix-lm'],
   tokenizer: 'bpe',
   newConfig: (size, tok) => {
     const eos = tok.specialIds.eos ?? tok.specialIds.sep ?? tok.vocabSize - 1;

@@ -33,6 +33,18 @@ export function causalMask4d(g: Graph, tq: Tensor['shape'][number], tk: Tensor['
   return F.unsqueeze(F.causalMask(g, tq, tk), [0, 1]);
 }
 
+/**
+ * Prefix-LM mask [B, 1, T, T] (true = attend): causal, and in row b also full (bidirectional) attention among the
+ * first prefixLength[b] positions, i.e. causal OR (query < p AND key < p). `prefixLength` is int64 [B]; a prefix
+ * of 0 or 1 gives the causal mask.
+ */
+export function prefixLmMask(g: Graph, t: Tensor['shape'][number], prefixLength: Tensor): Tensor {
+  const p = F.unsqueeze(prefixLength, [1, 2, 3]);
+  const query = F.unsqueeze(F.arange(g, t), [0, 1, 3]);
+  const key = F.unsqueeze(F.arange(g, t), [0, 1, 2]);
+  return F.or(causalMask4d(g, t, t), F.and(F.less(query, p), F.less(key, p)));
+}
+
 /** The most negative float32, as Hugging Face fills masked scores (finfo(float32).min). */
 export const MASKED = -3.4028234663852886e38;
 

@@ -8,8 +8,8 @@ import type { JsonValue } from '../io/json.js';
 import type { Batch } from '../runtime/step.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 
-export type { HeadName } from '../models/registry.js';
-import type { HeadName } from '../models/registry.js';
+export type { HeadName, ModelFamily } from '../models/registry.js';
+import type { HeadName, ModelFamily } from '../models/registry.js';
 
 /** A graph input an objective feeds, with its concrete shape for the given options. */
 export interface InputSpec {
@@ -57,6 +57,15 @@ export interface ObjectiveOptions {
   spanP: number;
   spanMaxWords: number;
   sboWeight: number;
+  /** T5 span corruption: share of tokens that are noise (0.15) and mean noise span length in tokens (3). */
+  noiseDensity: number;
+  meanNoiseSpanLength: number;
+  /**
+   * The family of the model the batches are for, set by the pipeline from --arch (objectiveOptions in
+   * src/train/pretrain.ts); not a user setting. Objectives whose batches differ by family read it: prefix-lm
+   * feeds an encoder-decoder a (prefix -> rest) pair and a decoder one sequence with a prefix length.
+   */
+  family?: ModelFamily;
 }
 
 export interface Objective {
@@ -65,6 +74,11 @@ export interface Objective {
   /** One line for --help and error messages. */
   readonly description: string;
   readonly heads: readonly HeadName[];
+  /**
+   * The heads when they depend on the model family (prefix-lm trains `lm` on a decoder, `seq2seq` on an
+   * encoder-decoder); absent: `heads` for every family. Read through `objectiveHeads`.
+   */
+  headsFor?(family: ModelFamily): readonly HeadName[];
   /** The graph inputs of one micro-batch. */
   inputs(o: ObjectiveOptions): InputSpec[];
   /** Training batches from documents, seeded by `o.seed`. */
@@ -74,6 +88,11 @@ export interface Objective {
    * of one model agree.
    */
   evalBatches(docs: DocumentSource, tok: ObjectiveTokenizer, o: ObjectiveOptions, maxBatches: number): Batch[];
+}
+
+/** The heads an objective trains on a model of the given family. */
+export function objectiveHeads(o: Objective, family?: ModelFamily): readonly HeadName[] {
+  return family !== undefined && o.headsFor ? o.headsFor(family) : o.heads;
 }
 
 const registry = new Map<string, Objective>();

@@ -14,7 +14,7 @@ export interface ModelSettings {
 }
 
 /** The objective's name and every objective option (each objective reads the ones it uses). */
-export type ObjectiveSettings = { name: string } & Omit<ObjectiveOptions, 'seqLen' | 'batchSize' | 'seed'>;
+export type ObjectiveSettings = { name: string } & Omit<ObjectiveOptions, 'seqLen' | 'batchSize' | 'seed' | 'family'>;
 
 export interface TrainConfig {
   /** A registered Hugging Face model_type (src/models/registry.ts). */
@@ -55,7 +55,7 @@ export type FlatTrainConfig = Omit<TrainConfig, 'model' | 'objective'> &
 export const MODEL_KEYS = ['layers', 'hidden', 'heads', 'kvHeads', 'intermediate', 'dropout'] as const satisfies readonly (keyof ModelSettings)[];
 export const OBJECTIVE_KEYS = [
   'blocks', 'maskProb', 'selection', 'maxPredictions', 'wholeWord', 'masking', 'dupeFactor', 'packing', 'shortSeqProb',
-  'spanP', 'spanMaxWords', 'sboWeight',
+  'spanP', 'spanMaxWords', 'sboWeight', 'noiseDensity', 'meanNoiseSpanLength',
 ] as const satisfies readonly (keyof Omit<ObjectiveSettings, 'name'>)[];
 
 /** The sectioned config from flat values. */

@@ -7,7 +7,7 @@ import type { HfConfig } from '../io/hf-config.js';
 import '../models/index.js';
 import { getModel, type HeadName, type ModelEntry, type PretrainingModel } from '../models/registry.js';
 import '../objectives/index.js';
-import { getObjective } from '../objectives/objective.js';
+import { getObjective, objectiveHeads } from '../objectives/objective.js';
 import { storeFromWeights, type ParameterStore } from '../runtime/store.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 
@@ -41,11 +41,12 @@ export async function loadPretrained(dirOrRun: string, opts: { objective?: strin
   const entry = getModel(ck.config.model_type);
   const fits = (heads: readonly HeadName[]) => entry.build(ck.config, { heads }).parameters().every((p) => ck.weights.has(p.name));
   // The objective with the most heads the weights carry: a SpanBERT checkpoint is evaluated with its SBO head.
-  const fitting = entry.objectives.filter((o) => fits(getObjective(o).heads));
-  const objective = opts.objective ?? fitting.sort((a, b) => getObjective(b).heads.length - getObjective(a).heads.length)[0];
+  const headsOf = (o: string) => objectiveHeads(getObjective(o), entry.family);
+  const fitting = entry.objectives.filter((o) => fits(headsOf(o)));
+  const objective = opts.objective ?? fitting.sort((a, b) => headsOf(b).length - headsOf(a).length)[0];
   if (!objective) throw new Error(`${dir}: the weights carry the heads of none of ${ck.config.model_type}'s objectives (${entry.objectives.join(', ')})`);
   if (!entry.objectives.includes(objective)) throw new Error(`--objective ${objective}: a ${ck.config.model_type} model has the objectives ${entry.objectives.join(', ')}`);
-  const model = entry.build(ck.config, { heads: getObjective(objective).heads });
+  const model = entry.build(ck.config, { heads: headsOf(objective) });
   const store = storeFromWeights(model.parameters(), ck.weights, path.join(dir, 'model.safetensors'));
   const tokenizer = loadTokenizer(dir);
   const vocab = (ck.config as { vocab_size: number }).vocab_size;

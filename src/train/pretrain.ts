@@ -10,7 +10,7 @@ import { Ctx, initParameters } from '../nn/index.js';
 import '../models/index.js';
 import { checkPairing, getModel, type ModelEntry, type PretrainingModel } from '../models/registry.js';
 import '../objectives/index.js';
-import { getObjective, type Objective, type ObjectiveOptions } from '../objectives/objective.js';
+import { getObjective, objectiveHeads, type Objective, type ObjectiveOptions } from '../objectives/objective.js';
 import type { Backend } from '../runtime/backend.js';
 import { ParameterStore } from '../runtime/store.js';
 import { checkTokenizerHash, latestCheckpoint, loadCheckpoint, saveCheckpoint, saveModelInto } from '../io/checkpoint.js';
@@ -113,16 +113,20 @@ export function weightsOf(store: ParameterStore): Map<string, F32Tensor> {
   return new Map(store.names().map((n) => [n, { shape: store.shapes.get(n)!, data: store.get(n) }]));
 }
 
-/** The objective's options from a run's settings. */
+/**
+ * The objective's options from a run's settings, with the model family of --arch: an objective that means two
+ * things for two families (prefix-lm: a prefix -> rest pair for an encoder-decoder, one sequence with a
+ * bidirectional prefix for a decoder) reads it, so one --objective name serves both.
+ */
 export function objectiveOptions(cfg: TrainConfig): ObjectiveOptions {
   const { name: _name, ...opts } = cfg.objective;
-  return { ...opts, seqLen: cfg.seqLen, batchSize: cfg.batchSize, seed: cfg.seed };
+  return { ...opts, seqLen: cfg.seqLen, batchSize: cfg.batchSize, seed: cfg.seed, family: getModel(cfg.arch).family };
 }
 
 /** The pretraining loss graph: the objective's inputs fed to the model's heads. */
 export function pretrainingGraph(g: Graph, model: PretrainingModel, objective: Objective, opts: ObjectiveOptions, ctx: Ctx): { loss: Tensor; stats: Record<string, Tensor> } {
   const inputs = Object.fromEntries(objective.inputs(opts).map((s) => [s.name, g.input(s.name, s.dtype, s.shape)]));
-  return model.pretrainingLoss(ctx, inputs, objective.heads);
+  return model.pretrainingLoss(ctx, inputs, objectiveHeads(objective, opts.family));
 }
 
 export interface PretrainOptions {
@@ -281,7 +285,8 @@ async function pretrainLocked(cfg: TrainConfig, o: PretrainOptions, log: (s: str
     log(`warning: ${cfg.corpus} has ${docs.train.documentCount} documents, too few to hold out every 10th; evaluation uses the training documents, so eval loss measures memorisation, not generalisation`);
 
   const hf = resumedHf ?? newModelConfig(cfg, tok);
-  const model = entry.build(hf, { dropout: cfg.model.dropout, heads: objective.heads });
+  const heads = objectiveHeads(objective, entry.family);
+  const model = entry.build(hf, { dropout: cfg.model.dropout, heads });
   const store = freshStore(model, cfg.seed);
   log(`model ${cfg.arch} (${objective.name}): ${(store.count() / 1e6).toFixed(2)} M parameters`);
 
@@ -291,7 +296,7 @@ async function pretrainLocked(cfg: TrainConfig, o: PretrainOptions, log: (s: str
   if (!evalBatches.length) log(`warning: the held-out documents do not fill one batch of ${cfg.batchSize}x${cfg.seqLen} tokens; evaluation is skipped`);
 
   const tokDir = path.join(cfg.out, 'tokenizer');
-  const architectures = [entry.architecture(objective.heads)];
+  const architectures = [entry.architecture(heads)];
   const trainer = new Trainer(o.backend, store, {
     trainLoss: (g) => pretrainingGraph(g, model, objective, opts, new Ctx(g, true, cfg.model.dropout)).loss,
     evalOutputs: (g) => pretrainingGraph(g, model, objective, opts, new Ctx(g, false)),

@@ -113,7 +113,7 @@ test('a config file may group keys in model/objective sections and spell them se
 });
 
 test('an objective the architecture cannot train fails with one line naming the valid ones', () => {
-  assert.throws(() => resolveConfig(undefined, { arch: 'gpt2', objective: 'mlm+nsp' }), (e: Error) => e.message === '--arch gpt2 cannot train --objective mlm+nsp; valid objectives for gpt2: clm');
+  assert.throws(() => resolveConfig(undefined, { arch: 'gpt2', objective: 'mlm+nsp' }), (e: Error) => e.message === '--arch gpt2 cannot train --objective mlm+nsp; valid objectives for gpt2: clm, prefix-lm');
   assert.throws(() => resolveConfig(undefined, { arch: 'bertish' }), msg(/--arch: expected one of gpt2, llama.*bertish/));
 });
 

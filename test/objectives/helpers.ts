@@ -109,6 +109,8 @@ export function options(o: Partial<ObjectiveOptions> = {}): ObjectiveOptions {
     spanP: 0.2,
     spanMaxWords: 10,
     sboWeight: 1,
+    noiseDensity: 0.15,
+    meanNoiseSpanLength: 3,
     ...o,
   };
 }
