@@ -83,7 +83,7 @@ export function metricsFromStats(sums: Record<string, number>): Record<string, n
     if (!(n > 0)) continue;
     out[`${h}_loss`] = sums[`${h}/loss_sum`] / n;
     out[`${h}_accuracy`] = sums[`${h}/correct`] / n;
-    if (h === 'lm' || h === 'mlm' || h === 'sbo') out[`${h}_perplexity`] = Math.exp(out[`${h}_loss`]);
+    if (h === 'lm' || h === 'mlm' || h === 'sbo' || h === 'seq2seq') out[`${h}_perplexity`] = Math.exp(out[`${h}_loss`]);
     out[`${h}_count`] = n;
   }
   return out;
@@ -266,7 +266,7 @@ export async function evaluateBatches(fwd: Forward, batches: readonly Batch[]): 
   }
   const loss = sum / batches.length;
   const metrics = metricsFromStats(sums);
-  const lmLoss = metrics.lm_loss ?? metrics.mlm_loss;
+  const lmLoss = metrics.lm_loss ?? metrics.mlm_loss ?? metrics.seq2seq_loss;
   return { loss, perplexity: Math.exp(lmLoss ?? loss), metrics };
 }
 
@@ -277,5 +277,6 @@ export function formatEval(e: EvalResult): string {
   if (e.metrics.mlm_accuracy !== undefined) parts.push(`masked-token accuracy ${pct(e.metrics.mlm_accuracy)}`);
   if (e.metrics.nsp_accuracy !== undefined) parts.push(`NSP accuracy ${pct(e.metrics.nsp_accuracy)}`);
   if (e.metrics.sbo_accuracy !== undefined) parts.push(`SBO accuracy ${pct(e.metrics.sbo_accuracy)}`);
+  if (e.metrics.seq2seq_accuracy !== undefined) parts.push(`target-token accuracy ${pct(e.metrics.seq2seq_accuracy)}`);
   return parts.join(', ');
 }
