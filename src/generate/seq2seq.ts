@@ -13,6 +13,7 @@ import type { Backend, HostTensor } from '../runtime/backend.js';
 import { Forward } from '../runtime/step.js';
 import type { ParameterStore } from '../runtime/store.js';
 import { sampleNextToken, seededRandom, type SamplingOptions } from './sampling.js';
+import { beamSearch, checkBeamOptions, gatherRows, repeatRows, type BeamSearchOptions } from './beam.js';
 
 /** What generation needs of an encoder-decoder (T5ForConditionalGeneration). */
 export interface Seq2SeqLM {
@@ -122,6 +123,23 @@ export interface Seq2SeqResult {
   runs: number;
 }
 
+export interface Seq2SeqBeamOptions extends BeamSearchOptions {
+  /** The decoder's first token (T5: the pad id, 0). */
+  decoderStartTokenId: number;
+  /** Pads shorter encoder inputs (on the right, masked) and the rows of finished prompts (default 0). */
+  padTokenId?: number;
+}
+
+export interface Seq2SeqBeamResult {
+  /** The best hypothesis per prompt: new tokens (EOS included when it ended on one, decoder start excluded). */
+  tokens: number[][];
+  /** HF's sequences_scores: sum of log-probs / generated_len ** lengthPenalty. */
+  scores: number[];
+  finishReason: ('eos' | 'length')[];
+  /** Decoder runs (the encoder runs once, on the prompts, not on every beam). */
+  runs: number;
+}
+
 const i64 = (shape: number[], values: readonly number[]): HostTensor => ({ dtype: 'int64', shape, data: BigInt64Array.from(values, (v) => BigInt(v)) });
 
 export class Seq2SeqGenerator {
@@ -205,5 +223,61 @@ export class Seq2SeqGenerator {
       }
     }
     return { tokens, finishReason, logits: opts.returnLogits ? logits : undefined, runs };
+  }
+
+  /**
+   * Beam search with HF generate(num_beams=N)'s semantics (see beam.ts). The encoder runs once per prompt; its
+   * output (the cross-attention keys/values with the cache, the hidden states without) and mask are repeated for
+   * each of the prompt's beams, and the decoder's self-attention cache is reordered by beam every step.
+   */
+  async beamSearch(prompts: readonly number[] | readonly (readonly number[])[], opts: Seq2SeqBeamOptions): Promise<Seq2SeqBeamResult> {
+    checkBeamOptions(opts);
+    const list = (prompts.length > 0 && Array.isArray(prompts[0]) ? prompts : [prompts]) as readonly (readonly number[])[];
+    if (list.length === 0 || list.some((p) => p.length === 0)) throw new Error('seq2seq beamSearch: every input needs at least one token');
+    const B = opts.numBeams;
+    const np = list.length;
+    const n = np * B;
+    const pad = opts.padTokenId ?? 0;
+    const { layers, heads, headDim, vocab } = this.model.cache;
+    const width = Math.max(...list.map((p) => p.length));
+    const encIds = list.flatMap((p) => [...p, ...Array<number>(width - p.length).fill(pad)]);
+    const encMask1 = i64([np, width], list.flatMap((p) => [...Array<number>(p.length).fill(1), ...Array<number>(width - p.length).fill(0)]));
+    const enc = await this.encoder.run({ input_ids: i64([np, width], encIds), attention_mask: encMask1 });
+    const encMask = repeatRows(encMask1, B);
+    const cross: Record<string, HostTensor> = {};
+    let past: Record<string, HostTensor> = {};
+    if (this.cache) {
+      const empty: HostTensor = { dtype: 'float32', shape: [n, heads, 0, headDim], data: new Float32Array(0) };
+      for (let i = 0; i < layers; i++)
+        for (const kind of ['key', 'value'] as const) {
+          past[seq2seqPastName(i, 'decoder', kind)] = empty;
+          cross[seq2seqPastName(i, 'encoder', kind)] = repeatRows(enc[seq2seqPresentName(i, 'encoder', kind)], B);
+        }
+    }
+    const encoderHidden = this.cache ? undefined : repeatRows(enc.last_hidden_state, B);
+    let seqs = Array.from({ length: n }, () => [opts.decoderStartTokenId]);
+    const r = await beamSearch(np, vocab, { ...opts, padTokenId: pad }, async (feed) => {
+      if (feed) {
+        seqs = feed.parents.map((p, i) => [...seqs[p], feed.tokens[i]]);
+        if (this.cache) {
+          const next: Record<string, HostTensor> = {};
+          for (const [name, t] of Object.entries(past)) next[name] = gatherRows(t, feed.parents);
+          past = next;
+        }
+      }
+      const feedIds = this.cache ? seqs.map((s) => [s[s.length - 1]]) : seqs;
+      const res = await this.decoder.run({
+        input_ids: i64([n, feedIds[0].length], feedIds.flat()),
+        encoder_attention_mask: encMask,
+        ...(this.cache ? { ...past, ...cross } : { encoder_hidden_states: encoderHidden! }),
+      });
+      if (this.cache) {
+        past = {};
+        for (let i = 0; i < layers; i++)
+          for (const kind of ['key', 'value'] as const) past[seq2seqPastName(i, 'decoder', kind)] = res[seq2seqPresentName(i, 'decoder', kind)];
+      }
+      return res.logits.data as Float32Array;
+    });
+    return { tokens: r.best.map((h) => h.tokens), scores: r.best.map((h) => h.score), finishReason: r.best.map((h) => h.finishReason), runs: r.runs };
   }
 }
