@@ -6,6 +6,7 @@ import type { Backend, HostTensor, Session } from '../runtime/backend.js';
 import { Forward } from '../runtime/step.js';
 import type { ParameterStore } from '../runtime/store.js';
 import { sampleNextToken, seededRandom, type SamplingOptions } from './sampling.js';
+import { beamSearch, checkBeamOptions, gatherRows, type BeamSearchOptions } from './beam.js';
 import {
   buildDecoderGraph, cacheLayout, exportDecoderOnnx, pastName, presentName, type CacheLayout, type DecoderModel,
 } from './decoder-graph.js';
@@ -224,7 +225,95 @@ export class Generator {
       totalMs: performance.now() - t0,
     };
   }
+
+  /**
+   * Beam search with HF generate(num_beams=N)'s semantics (see beam.ts), for one prompt or several (left-padded,
+   * numBeams rows each). Each step the KV cache is reordered by the rows the surviving beams came from.
+   */
+  async beamSearch(prompts: readonly number[] | readonly (readonly number[])[], opts: BeamGenerateOptions): Promise<BeamGenerateResult> {
+    const t0 = performance.now();
+    checkBeamOptions(opts);
+    const list: number[][] = isBatch(prompts) ? prompts.map((p) => [...p]) : [[...prompts]];
+    if (list.length === 0 || list.some((p) => p.length === 0)) throw new Error('beamSearch: every prompt needs at least one token');
+    const B = opts.numBeams;
+    const pad = opts.padTokenId ?? 0;
+    const width = Math.max(...list.map((p) => p.length));
+    if (this.maxPositions !== undefined && width + opts.maxNewTokens > this.maxPositions)
+      throw new Error(`beamSearch: a ${width}-token prompt plus ${opts.maxNewTokens} new tokens exceeds the model's ${this.maxPositions} positions`);
+    const rows = list.flatMap((p) => Array.from({ length: B }, () => p));
+    const n = rows.length;
+    const { layers, kvHeads, headDim, vocab } = this.layout;
+    const mask = rows.map((p) => [...Array<number>(width - p.length).fill(0), ...Array<number>(p.length).fill(1)]);
+    const positions = mask.map((m) => {
+      let c = -1;
+      return m.map((v) => (v ? ++c : 1));
+    });
+    const ids = rows.map((p) => [...Array<number>(width - p.length).fill(pad), ...p]);
+    let past: Record<string, HostTensor> = {};
+    if (this.cache) {
+      const empty: HostTensor = { dtype: 'float32', shape: [n, kvHeads, 0, headDim], data: new Float32Array(0) };
+      for (let i = 0; i < layers; i++) past[pastName(i, 'key')] = past[pastName(i, 'value')] = empty;
+    }
+    const run = this.runModel;
+    const r = await beamSearch(list.length, vocab, opts, async (feed) => {
+      let feedIds = ids;
+      let feedPos = positions;
+      if (feed) {
+        // Every beam of a prompt has the same mask and positions, so only the cache and the ids follow the parents.
+        const grown = feed.parents.map((p, i) => [...ids[p], feed.tokens[i]]);
+        ids.splice(0, n, ...grown);
+        mask.forEach((m) => m.push(1));
+        positions.forEach((p) => p.push(p[p.length - 1] + 1));
+        if (this.cache) {
+          const next: Record<string, HostTensor> = {};
+          for (const [name, t] of Object.entries(past)) next[name] = gatherRows(t, feed.parents);
+          past = next;
+          feedIds = feed.tokens.map((t) => [t]);
+          feedPos = positions.map((p) => [p[p.length - 1]]);
+        } else {
+          feedIds = ids;
+          feedPos = positions;
+        }
+      }
+      const t = feedIds[0].length;
+      const res = await run({
+        input_ids: i64([n, t], feedIds.flat()),
+        attention_mask: i64([n, mask[0].length], mask.flat()),
+        position_ids: i64([n, t], feedPos.flat()),
+        ...past,
+      });
+      if (this.cache) {
+        past = {};
+        for (let i = 0; i < layers; i++) for (const kind of ['key', 'value'] as const) past[pastName(i, kind)] = res[presentName(i, kind)];
+      }
+      return res.logits.data as Float32Array;
+    });
+    const sequences = r.best.map((h, p) => ({
+      prompt: p, sample: 0, tokens: h.tokens, finishReason: h.finishReason, score: h.score, text: opts.decode?.(h.tokens),
+    }));
+    return { promptIds: list, sequences, runs: r.runs, totalMs: performance.now() - t0 };
+  }
 }
+
+export interface BeamGenerateOptions extends BeamSearchOptions {
+  /** Fills the left padding of shorter prompts (default 0). */
+  padTokenId?: number;
+  decode?: (ids: readonly number[]) => string;
+}
+
+/** One prompt's best beam: its new tokens (EOS included when it ended on one) and HF's sequence score. */
+export interface BeamSequence extends GeneratedSequence {
+  score: number;
+}
+
+export interface BeamGenerateResult {
+  promptIds: number[][];
+  /** One per prompt. */
+  sequences: BeamSequence[];
+  runs: number;
+  totalMs: number;
+}
+
 
 function isBatch(p: readonly number[] | readonly (readonly number[])[]): p is readonly (readonly number[])[] {
   return p.length > 0 && Array.isArray(p[0]);
