@@ -85,7 +85,7 @@ class BertEmbeddings extends Module {
     // Without token types every position is segment 0: row 0 of the table, broadcast.
     const types = tokenTypeIds
       ? this.token_type_embeddings.forward(ctx, tokenTypeIds)
-      : F.slice(this.token_type_embeddings.weight.in(ctx.g), 0, 0, 1);
+      : F.slice(this.token_type_embeddings.weight.in(ctx), 0, 0, 1);
     let x = F.add(this.word_embeddings.forward(ctx, inputIds), types);
     x = F.add(x, this.position_embeddings.forward(ctx, positionIds));
     return ctx.dropout(this.LayerNorm.forward(ctx, x), this.c.hiddenDropout);
@@ -189,7 +189,7 @@ export class MaskedLMHead extends Module {
   /** hidden [..., H] -> logits [..., V]. */
   forward(ctx: Ctx, hidden: Tensor): Tensor {
     const h = this.norm.forward(ctx, activate(this.dense.forward(ctx, hidden), 'gelu'));
-    return F.add(this.decoder.attend(ctx, h), this.bias.in(ctx.g));
+    return F.add(this.decoder.attend(ctx, h), this.bias.in(ctx));
   }
 }
 
@@ -239,7 +239,7 @@ export class SpanBoundaryHead extends Module {
     const x = F.concat([gatherPositions(hidden, left), gatherPositions(hidden, right), this.position_embeddings.forward(ctx, offset)], -1);
     let h = this.LayerNorm1.forward(ctx, activate(this.dense1.forward(ctx, x), 'gelu'));
     h = this.LayerNorm2.forward(ctx, activate(this.dense2.forward(ctx, h), 'gelu'));
-    return F.add(this.decoder.attend(ctx, h), this.bias.in(ctx.g));
+    return F.add(this.decoder.attend(ctx, h), this.bias.in(ctx));
   }
 }
 

@@ -130,7 +130,7 @@ export class LlamaModel extends Module {
     const positions =
       inp.positionIds ?? F.unsqueeze(inp.past ? F.add(F.arange(g, t), F.dimValue(g, pastLen, 'int64')) : F.arange(g, t), 0);
     // One rotation table per forward, shared by every layer.
-    const rope = ropeCosSin(positions, c.hiddenSize / c.numAttentionHeads, c.ropeTheta);
+    const rope = ropeCosSin(positions, c.hiddenSize / c.numAttentionHeads, c.ropeTheta, ctx.dtype);
     let x = this.embed_tokens.forward(ctx, inp.inputIds);
     if (inp.prefixLength && inp.past) throw new Error('llama: a prefix-LM mask (prefixLength) cannot be used with a key/value cache');
     let mask = inp.prefixLength ? prefixLmMask(g, t, inp.prefixLength) : causalMask4d(g, t, total);

@@ -41,7 +41,8 @@ export interface ModelSize {
 }
 
 /**
- * A head's loss and the statistics `eval` sums over batches, each a float32 scalar:
+ * A head's loss and the statistics `eval` sums over batches, each a scalar of the logits' type (float32 but in
+ * float64 gradient checks):
  * `<head>/loss_sum` (cross-entropy summed over predicted items), `<head>/count` (items predicted) and
  * `<head>/correct` (items whose argmax is the label). Mean loss = loss_sum / count, accuracy = correct / count.
  */
@@ -120,7 +121,7 @@ export function checkPairing(modelType: string, objective: string): void {
  */
 export function headLoss(head: string, logits: Tensor, labels: Tensor): { loss: Tensor; stats: Record<string, Tensor> } {
   const [, c] = logits.shape;
-  const valid = F.cast(F.not(F.equal(labels, -100)), 'float32');
+  const valid = F.cast(F.not(F.equal(labels, -100)), logits.dtype);
   const count = F.sumAll(valid);
   // A batch in which nothing is predicted (no masked token, no span target) adds 0, not NaN (the mean of nothing).
   const loss = F.where(F.greater(count, 0), F.crossEntropy(logits, labels), 0);
@@ -129,7 +130,7 @@ export function headLoss(head: string, logits: Tensor, labels: Tensor): { loss: 
   const rows = F.arange(logits.graph, logits.shape[0]);
   const flatIdx = F.add(F.mul(rows, F.dimValue(logits.graph, c, 'int64')), safe);
   const picked = F.gather(F.reshape(logits, [-1]), flatIdx, 0);
-  const hit = F.cast(F.greaterOrEqual(picked, F.reduceMax(logits, 1)), 'float32');
+  const hit = F.cast(F.greaterOrEqual(picked, F.reduceMax(logits, 1)), logits.dtype);
   return {
     loss,
     stats: {

@@ -1,5 +1,5 @@
 // Modules with named parameters; everything a model file composes.
-export { Module, Param, Ctx, join, type ParamSpec, type Init } from './module.js';
+export { Module, Param, Ctx, join, type ParamSpec, type Init, type FloatDType } from './module.js';
 export { Linear, Embedding, LayerNorm, RMSNorm, activate, type Activation, type LinearOptions } from './layers.js';
 export { attention, splitHeads, mergeHeads, repeatKv, paddingMask, causalMask4d, prefixLmMask, MASKED } from './attention.js';
 export { initParameters, mulberry32 } from './init.js';

@@ -14,13 +14,20 @@ export interface ParamSpec {
   noDecay: boolean;
 }
 
-/** What a forward pass builds into: the graph, train/eval mode, and dropout state. */
+/** The floating-point type a model computes in: float32 always, except float64 for gradient checks. */
+export type FloatDType = 'float32' | 'float64';
+
+/**
+ * What a forward pass builds into: the graph, train/eval mode, dropout state, and the float type of the parameters
+ * (and of every float the model makes itself, such as masks and RoPE tables).
+ */
 export class Ctx {
   private salt = 0;
   constructor(
     readonly g: Graph,
     readonly train = false,
     readonly dropoutP = 0,
+    readonly dtype: FloatDType = 'float32',
   ) {}
 
   /** Dropout with a distinct hash salt per call site; identity in eval mode. */
@@ -34,9 +41,11 @@ export class Ctx {
 
 export class Param {
   constructor(readonly spec: ParamSpec) {}
-  /** This parameter as an input of `g`. */
-  in(g: Graph): Tensor {
-    return g.param(this.spec.name, this.spec.shape, { noDecay: this.spec.noDecay });
+  /** This parameter as an input of the context's graph, in the context's float type. */
+  in(ctx: Ctx): Tensor {
+    const t = ctx.g.param(this.spec.name, this.spec.shape, { noDecay: this.spec.noDecay, dtype: ctx.dtype });
+    if (t.dtype !== ctx.dtype) throw new Error(`parameter "${this.spec.name}" declared as ${t.dtype} and ${ctx.dtype} in one graph`);
+    return t;
   }
 }
 

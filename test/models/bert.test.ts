@@ -23,7 +23,7 @@ import { Forward, TrainStep } from '../../src/runtime/step.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import { weightsOf } from '../../src/train/pretrain.js';
 import type { Tokenizer } from '../../src/tokenizers/tokenizer.js';
-import { assertGradients, i64, loadWeights, maxAbs, outputsAndGradients, readConfigJson, readReference, type Reference } from '../helpers/fixtures.js';
+import { assertF64Gradients, assertGradients, checkEveryGradient, i64, loadWeights, maxAbs, outputsAndGradients, readConfigJson, readReference, type Reference } from '../helpers/fixtures.js';
 
 type BertReference = Reference & {
   inputs: { token_type_ids: number[][] };
@@ -94,6 +94,17 @@ test('bert fixture: outputs, losses, statistics and every stored gradient match 
   assert.equal(scalar(out['mlm/correct']), hits);
   const nspHits = ref.loss.next_sentence_label.filter((l, r) => o.seq_relationship_logits.data[2 * r + l] >= o.seq_relationship_logits.data[2 * r + 1 - l]).length;
   assert.equal(scalar(out['nsp/correct']), nspHits);
+});
+
+test('bert fixture: every parameter\'s float64 gradient (MLM + NSP) against central differences of the loss', async () => {
+  const model = new BertForPreTraining(config);
+  const store = await loadWeights('bert', model, true);
+  const t0 = performance.now();
+  const r = await checkEveryGradient(model, store, (ctx) => model.pretrainingLoss(ctx, inputs(ctx.g), ['mlm', 'nsp']).loss, feeds());
+  console.log(`bert: ${r.params} parameters, ${r.entries} entries, worst relative error ${r.worstRel.toExponential(2)} at ${r.worstAt}, loss ${r.loss} vs HF ${ref.loss.value} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  assert.equal(r.params, model.parameters().length);
+  assert.ok(Math.abs(r.loss - ref.loss.value) <= 1e-6 * Math.abs(ref.loss.value), `float64 loss ${r.loss} vs ${ref.loss.value}`);
+  assertF64Gradients(r.grads, ref.loss.gradients, 'bert');
 });
 
 test('bert: absent attention_mask and token_type_ids mean all ones and all zeros', async () => {

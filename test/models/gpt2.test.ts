@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Gpt2LMHeadModel, gpt2Config } from '../../src/models/gpt2.js';
 import type { ParameterStore } from '../../src/runtime/store.js';
-import { greedyWithoutCache, i64, loadWeights, logitsForward, lossAndGradients, maxAbs, readConfigJson, readReference } from '../helpers/fixtures.js';
+import { assertF64Gradients, checkEveryGradient, greedyWithoutCache, i64, loadWeights, logitsForward, lossAndGradients, maxAbs, readConfigJson, readReference } from '../helpers/fixtures.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +44,19 @@ test('gpt2 fixture: loss and named gradients', async () => {
     const d = maxAbs(grads[n], r);
     assert.ok(d <= 1e-4 * scale, `${n}: ${d} vs scale ${scale}`);
   }
+});
+
+test('gpt2 fixture: every parameter\'s float64 gradient against central differences of the loss', async () => {
+  const { model, store } = await load();
+  const t0 = performance.now();
+  const r = await checkEveryGradient(model, store, (ctx) => {
+    const g = ctx.g;
+    return model.loss(ctx, g.input('input_ids', 'int64', [2, 16]), g.input('labels', 'int64', [2, 16]), g.input('attention_mask', 'int64', [2, 16]));
+  }, { input_ids: i64(ref.inputs.input_ids), labels: i64(ref.loss.labels), attention_mask: i64(ref.inputs.attention_mask) });
+  console.log(`gpt2: ${r.params} parameters, ${r.entries} entries, worst relative error ${r.worstRel.toExponential(2)} at ${r.worstAt}, loss ${r.loss} vs HF ${ref.loss.value} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  assert.equal(r.params, model.parameters().length);
+  assert.ok(Math.abs(r.loss - ref.loss.value) <= 1e-6 * Math.abs(ref.loss.value), `float64 loss ${r.loss} vs ${ref.loss.value}`);
+  assertF64Gradients(r.grads, ref.loss.gradients, 'gpt2');
 });
 
 test('gpt2: a checkpoint we save and reload is bit-identical, and its config rebuilds the same model', async () => {

@@ -21,7 +21,7 @@ import { Forward } from '../../src/runtime/step.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import type { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 import { weightsOf } from '../../src/train/pretrain.js';
-import { assertGradients, i64, loadWeights, maxAbs, outputsAndGradients, readConfigJson, readReference } from '../helpers/fixtures.js';
+import { assertF64Gradients, assertGradients, checkEveryGradient, i64, loadWeights, maxAbs, outputsAndGradients, readConfigJson, readReference } from '../helpers/fixtures.js';
 
 const ref = readReference('roberta');
 const hf = parseRobertaConfig(readConfigJson('roberta'), 'roberta/config.json');
@@ -55,6 +55,22 @@ test('roberta fixture: logits, hidden states, loss and every stored gradient mat
   assert.deepEqual(names.sort(), ['lm_head.dense.weight', 'roberta.embeddings.position_embeddings.weight', 'roberta.embeddings.word_embeddings.weight']);
   assertGradients(grads, ref.loss.gradients);
   assert.equal(scalar(out['mlm/count']), ref.loss.labels.flat().filter((l) => l !== -100).length);
+});
+
+test('roberta fixture: every parameter\'s float64 gradient against central differences of the loss', async () => {
+  const model = new RobertaForMaskedLM(config);
+  const store = await loadWeights('roberta', model, true);
+  const [B, T] = [ref.inputs.input_ids.length, ref.inputs.input_ids[0].length];
+  const t0 = performance.now();
+  const r = await checkEveryGradient(model, store, (ctx) => {
+    const g = ctx.g;
+    const inputs = { input_ids: g.input('input_ids', 'int64', [B, T]), attention_mask: g.input('attention_mask', 'int64', [B, T]), labels: g.input('labels', 'int64', [B, T]) };
+    return model.pretrainingLoss(ctx, inputs, ['mlm']).loss;
+  }, { input_ids: i64(ref.inputs.input_ids), attention_mask: i64(ref.inputs.attention_mask), labels: i64(ref.loss.labels) });
+  console.log(`roberta: ${r.params} parameters, ${r.entries} entries, worst relative error ${r.worstRel.toExponential(2)} at ${r.worstAt}, loss ${r.loss} vs HF ${ref.loss.value} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  assert.equal(r.params, model.parameters().length);
+  assert.ok(Math.abs(r.loss - ref.loss.value) <= 1e-6 * Math.abs(ref.loss.value), `float64 loss ${r.loss} vs ${ref.loss.value}`);
+  assertF64Gradients(r.grads, ref.loss.gradients, 'roberta');
 });
 
 test('roberta: a checkpoint we save and reload is bit-identical and rebuilds the same model through the registry', async () => {

@@ -21,7 +21,7 @@ import { nodeBackend } from '../../src/runtime/node.js';
 import { Forward, TrainStep } from '../../src/runtime/step.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import { weightsOf } from '../../src/train/pretrain.js';
-import { assertGradients, i64, loadWeights, maxAbs, outputsAndGradients, readConfigJson, readReference, type Reference } from '../helpers/fixtures.js';
+import { assertF64Gradients, assertGradients, checkEveryGradient, i64, loadWeights, maxAbs, outputsAndGradients, readConfigJson, readReference, type Reference } from '../helpers/fixtures.js';
 
 type T5Reference = Reference & { inputs: { decoder_input_ids: number[][] } };
 const ref = readReference('t5') as T5Reference;
@@ -83,6 +83,20 @@ test('t5 fixture: config.json maps to our config and back; parameter names are H
   assert.ok(!names.some((n) => n.startsWith('encoder.block.1.layer.0.SelfAttention.relative_attention_bias')), 'only block 0 owns the table');
   assert.ok(!names.some((n) => n.endsWith('.bias') && !n.includes('relative_attention_bias')), 'no biases');
   assert.ok(!names.includes('lm_head.weight'), 'tied: lm_head is shared');
+});
+
+test('t5 fixture: every parameter\'s float64 gradient against central differences of the loss', async () => {
+  const model = new T5ForConditionalGeneration(config);
+  const store = await loadWeights('t5', model, true);
+  const t0 = performance.now();
+  const r = await checkEveryGradient(model, store, (ctx) => {
+    const inp = Object.fromEntries(Object.entries(feeds()).map(([k, v]) => [k, ctx.g.input(k, 'int64', v.shape)]));
+    return model.pretrainingLoss(ctx, inp, ['seq2seq']).loss;
+  }, feeds());
+  console.log(`t5: ${r.params} parameters, ${r.entries} entries, worst relative error ${r.worstRel.toExponential(2)} at ${r.worstAt}, loss ${r.loss} vs HF ${ref.loss.value} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  assert.equal(r.params, model.parameters().length);
+  assert.ok(Math.abs(r.loss - ref.loss.value) <= 1e-6 * Math.abs(ref.loss.value), `float64 loss ${r.loss} vs ${ref.loss.value}`);
+  assertF64Gradients(r.grads, ref.loss.gradients, 't5');
 });
 
 test('t5 fixture: encoder/decoder hidden states, logits, loss, statistics and every stored gradient match HF', async () => {

@@ -134,7 +134,10 @@ export const Sigmoid = unaryOp('sigmoid', simple('Sigmoid'), (n, dy) => {
 export const Relu = unaryOp('relu', simple('Relu'), (n, dy) => [where(greater(n.inputs[0], 0), dy, 0)]);
 export const Sin = unaryOp('sin', simple('Sin'), (n, dy) => [mul(dy, cos(n.inputs[0]))]);
 export const Cos = unaryOp('cos', simple('Cos'), (n, dy) => [neg(mul(dy, sin(n.inputs[0])))]);
-export const Silu = unaryOp('silu', (l, x) => l.emit('Mul', [x, l.emit('Sigmoid', [x])]), (n, dy) => {
+// In float64 as x / (1 + e^-x): ORT fuses x * Sigmoid(x) into QuickGelu, which has only a float32 kernel.
+export const Silu = unaryOp('silu', (l, x, n) => n.inputs[0].dtype === 'float64'
+  ? l.emit('Div', [x, l.emit('Add', [l.constScalar(1, 'float64'), l.emit('Exp', [l.emit('Neg', [x])])])])
+  : l.emit('Mul', [x, l.emit('Sigmoid', [x])]), (n, dy) => {
   const x = n.inputs[0];
   const s = sigmoid(x);
   return [mul(dy, mul(s, add(1, mul(x, sub(1, s)))))];
@@ -142,19 +145,25 @@ export const Silu = unaryOp('silu', (l, x) => l.emit('Mul', [x, l.emit('Sigmoid'
 
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 /**
- * float64 erf for the CPU build, which has no double Erf kernel: Abramowitz & Stegun 7.1.26
- * (absolute error < 1.5e-7). Only float64 graphs (gradient checks) take this path.
+ * float64 erf for the CPU build, which has no double Erf kernel, to about 1e-15 (so that float64 gradient checks
+ * through GELU can be tight). Only float64 graphs take this path. For |x| < 4 the series
+ * erf(a) = 2/sqrt(pi) e^(-a^2) sum_n a (2a^2)^n / (2n+1)!!, whose terms are all positive (75 terms); beyond, the
+ * asymptotic erfc(b) = e^(-b^2) / (b sqrt(pi)) sum_n (-1)^n (2n-1)!! / (2b^2)^n (16 terms, error < 3e-15 at 4).
  */
 function erf64(l: Lowering, x: string): string {
   const c = (v: number) => l.constScalar(v, 'float64');
   const ax = l.emit('Abs', [x]);
-  const t = l.emit('Reciprocal', [l.emit('Add', [c(1), l.emit('Mul', [c(0.3275911), ax])])]);
-  let poly = c(1.061405429);
-  for (const k of [-1.453152027, 1.421413741, -0.284496736, 0.254829592])
-    poly = l.emit('Add', [l.emit('Mul', [poly, t]), c(k)]);
-  poly = l.emit('Mul', [poly, t]);
-  const e = l.emit('Exp', [l.emit('Neg', [l.emit('Mul', [ax, ax])])]);
-  const r = l.emit('Sub', [c(1), l.emit('Mul', [poly, e])]);
+  const a = l.emit('Min', [ax, c(4)]);
+  const b = l.emit('Max', [ax, c(4)]);
+  const z = l.emit('Mul', [c(2), l.emit('Mul', [a, a])]);
+  let p = c(1);
+  for (let n = 75; n >= 1; n--) p = l.emit('Add', [c(1), l.emit('Mul', [l.emit('Mul', [z, p]), c(1 / (2 * n + 1))])]);
+  const series = l.emit('Mul', [l.emit('Mul', [c(TWO_OVER_SQRT_PI), l.emit('Exp', [l.emit('Neg', [l.emit('Mul', [a, a])])])]), l.emit('Mul', [a, p])]);
+  const w = l.emit('Reciprocal', [l.emit('Mul', [c(2), l.emit('Mul', [b, b])])]);
+  let q = c(1);
+  for (let n = 16; n >= 1; n--) q = l.emit('Sub', [c(1), l.emit('Mul', [l.emit('Mul', [w, q]), c(2 * n - 1)])]);
+  const erfc = l.emit('Mul', [l.emit('Div', [l.emit('Exp', [l.emit('Neg', [l.emit('Mul', [b, b])])]), l.emit('Mul', [b, c(Math.sqrt(Math.PI))])]), q]);
+  const r = l.emit('Where', [l.emit('Less', [ax, c(4)]), series, l.emit('Sub', [c(1), erfc])]);
   return l.emit('Mul', [l.emit('Sign', [x]), r]);
 }
 

@@ -12,7 +12,7 @@ export {
 export { reduceSum, reduceMean, reduceMax, sumAll, cumsum } from './reduce.js';
 export {
   sumTo, transpose, transposeLast2, reshape, expand, unsqueeze, squeeze, concat, split, slice, pad, gather,
-  scatterNdAdd, fill, zeros, arange, dimValue, trilu, causalMask, withShape, scatterElementsAdd, nonZero,
+  scatterNdAdd, fill, zeros, arange, dimValue, trilu, causalMask, withShape, scatterElementsAdd, gatherElements, nonZero,
 } from './shape.js';
 export { matmul, softmax, logSoftmax, layerNorm, rmsNorm, crossEntropy, dropout } from './nn.js';
 export type { TensorLike } from './util.js';

@@ -398,7 +398,8 @@ export function withShape(x: Tensor, shape: Dim[]): Tensor {
 // ---- scatter along an axis ----
 /**
  * data with `updates` added at `indices` along `axis` (ONNX ScatterElements, reduction add). Used by the
- * cross-entropy gradient to subtract the one-hot target without materialising it. Differentiable in `data` only.
+ * cross-entropy gradient to subtract the one-hot target without materialising it. Differentiable in `data` and
+ * `updates` (whose gradient gathers dY back at the indices).
  */
 export const ScatterElementsAdd: OpDef<AxisAttrs> = {
   type: 'scatter_elements_add',
@@ -409,10 +410,34 @@ export const ScatterElementsAdd: OpDef<AxisAttrs> = {
   lower: (l, n) =>
     l.add('ScatterElements', n.inputs.map((t) => l.name(t)), [l.name(n.outputs[0])], { axis: ['int', n.attrs.axis], reduction: ['string', 'add'] }),
   grad: (n, [dy]) => {
-    if (n.inputs[2].requiresGrad) throw new Error('scatter_elements_add: the gradient for updates is not implemented');
-    return [dy, undefined, undefined];
+    if (!dy) return [];
+    const [, idx, upd] = n.inputs;
+    return [dy, undefined, upd.requiresGrad ? gatherElements(dy, idx, n.attrs.axis) : undefined];
   },
 };
 export function scatterElementsAdd(data: Tensor, indices: Tensor, updates: Tensor, axis: number): Tensor {
   return data.graph.apply(ScatterElementsAdd, [data, indices, updates], { axis })[0];
+}
+
+/**
+ * out[..., i, ...] = data[..., indices[..., i, ...], ...] along `axis` (ONNX GatherElements): the output has the
+ * indices' shape. Its gradient scatters dY back (duplicates accumulate); scatter_elements_add's for `updates` is this.
+ */
+export const GatherElements: OpDef<AxisAttrs> = {
+  type: 'gather_elements',
+  infer: ([data, idx], { axis }) => {
+    if (idx.rank !== data.rank) throw new Error(`gather_elements: data ${shapeStr(data.shape)} and indices ${shapeStr(idx.shape)} must have one rank`);
+    if (idx.dtype !== 'int64' && idx.dtype !== 'int32') throw new Error(`gather_elements: indices must be int32 or int64, got ${idx.dtype}`);
+    normAxis(axis, data.rank, 'gather_elements');
+    return [{ dtype: data.dtype, shape: [...idx.shape] }];
+  },
+  lower: (l, n) => l.add('GatherElements', n.inputs.map((t) => l.name(t)), [l.name(n.outputs[0])], { axis: ['int', n.attrs.axis] }),
+  grad: (n, [dy]) => {
+    if (!dy) return [];
+    const [data, idx] = n.inputs;
+    return [scatterElementsAdd(zeros(data.graph, data.dtype, [...data.shape]), idx, dy, n.attrs.axis), undefined];
+  },
+};
+export function gatherElements(data: Tensor, indices: Tensor, axis: number): Tensor {
+  return data.graph.apply(GatherElements, [data, indices], { axis })[0];
 }
