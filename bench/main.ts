@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { engineDefaults, runEngineBench } from './engine.js';
 import { runDataBench } from './data.js';
 import { bertDefaults, runBertBench } from './bert.js';
+import { runT5Bench, t5Defaults } from './t5.js';
 import { runGenerateBench } from './generate.js';
 import { writeResult } from './common.js';
 
@@ -40,6 +41,20 @@ program
   .action(async (o: Record<string, string | boolean>) => {
     const n = (k: string) => Number(o[k]);
     await runBertBench({ ...bertDefaults, steps: n('steps'), warmup: n('warmup'), batch: n('batch'), seq: n('seq'), torch: o.torch !== false });
+  });
+
+program
+  .command('t5')
+  .description('T5 v1.0 (4 + 4 layers, 256 wide, 4 heads, ffn 1024, vocab 8192, batch 32 x (128 encoder, 32 decoder)): span-corruption training step beside PyTorch')
+  .option('--steps <n>', 'timed steps', String(t5Defaults.steps))
+  .option('--warmup <n>', 'untimed warm-up steps', String(t5Defaults.warmup))
+  .option('--batch <n>', 'batch size', String(t5Defaults.batch))
+  .option('--seq <n>', 'encoder length', String(t5Defaults.seq))
+  .option('--dec-seq <n>', 'decoder (target) length', String(t5Defaults.decSeq))
+  .option('--no-torch', 'skip the PyTorch baseline')
+  .action(async (o: Record<string, string | boolean>) => {
+    const n = (k: string) => Number(o[k]);
+    await runT5Bench({ ...t5Defaults, steps: n('steps'), warmup: n('warmup'), batch: n('batch'), seq: n('seq'), decSeq: n('decSeq'), torch: o.torch !== false });
   });
 
 program

@@ -6,6 +6,7 @@ import type { Tensor } from '../graph/index.js';
 import type { HfConfig } from '../io/hf-config.js';
 import type { Ctx, ParamSpec } from '../nn/index.js';
 import * as F from '../graph/index.js';
+import type { Seq2SeqLM } from '../generate/seq2seq.js';
 
 /**
  * A model head that an objective trains; the model turns each into a loss plus summed statistics.
@@ -143,9 +144,13 @@ export function headLoss(head: string, logits: Tensor, labels: Tensor): { loss: 
 
 // ---- fine-tuning heads ----
 
-/** What `finetune --task` trains: sequence classification, or token classification (tagging). */
-export type FinetuneTask = 'classify' | 'tag';
-export const FINETUNE_TASKS: readonly FinetuneTask[] = ['classify', 'tag'];
+/**
+ * What `finetune --task` trains: sequence classification, token classification (tagging), or text-to-text (an
+ * encoder-decoder generates a target text from an input text, T5 style; classification is text-to-text with the
+ * label word as the target).
+ */
+export type FinetuneTask = 'classify' | 'tag' | 'text2text';
+export const FINETUNE_TASKS: readonly FinetuneTask[] = ['classify', 'tag', 'text2text'];
 
 /** The graph inputs of a fine-tuning model: int64 [B, T] each. */
 export interface TaskInputs {
@@ -153,15 +158,22 @@ export interface TaskInputs {
   attentionMask: Tensor;
   /** Segment ids (all 0 for one text); only for heads with `tokenTypes`. */
   tokenTypeIds?: Tensor;
+  /** 'seq2seq' heads: the decoder's input [B, Td] (the target shifted right); the loss derives it from the labels. */
+  decoderInputIds?: Tensor;
 }
 
 /** A model with a task head, under Hugging Face's parameter names (BertForTokenClassification, ...). */
 export interface TaskModel {
   parameters(): ParamSpec[];
-  /** Class logits: [B, numLabels] for 'classify', [B, T, numLabels] for 'tag'. */
+  /** Class logits: [B, numLabels] for 'classify', [B, T, numLabels] for 'tag', [B, Td, vocab] for 'text2text'. */
   forward(ctx: Ctx, inputs: TaskInputs): Tensor;
-  /** The training loss: mean cross-entropy against labels [B] ('classify') or [B, T] ('tag', -100 = ignored). */
+  /**
+   * The training loss: mean cross-entropy against labels [B] ('classify'), [B, T] ('tag', -100 = ignored) or the
+   * target tokens [B, Td] ('text2text', -100 = padding).
+   */
   loss(ctx: Ctx, inputs: TaskInputs, labels: Tensor): Tensor;
+  /** 'seq2seq' heads: the encoder-decoder that generates (evaluation and `predict` decode greedily with it). */
+  readonly seq2seq?: Seq2SeqLM;
 }
 
 /** A task head a model offers for fine-tuning. */
@@ -170,11 +182,15 @@ export interface TaskHead {
   readonly architecture: string;
   /**
    * How a text becomes the model's input: 'template' = the tokenizer's post-processor ([CLS] text [SEP],
-   * <s> text </s>), 'eos' = the text then EOS (a decoder classifies the last token).
+   * <s> text </s>), 'eos' = the text then EOS (a decoder classifies the last token), 'seq2seq' = the input text
+   * then EOS into the encoder, the target text then EOS out of the decoder (T5).
    */
-  readonly framing: 'template' | 'eos';
+  readonly framing: 'template' | 'eos' | 'seq2seq';
   /** Whether the model reads token_type_ids (fed as zeros: one segment). */
   readonly tokenTypes: boolean;
-  /** The task model for a config; `dropout` overrides the config's rates, `auxLm` weighs a decoder's auxiliary LM loss. */
+  /**
+   * The task model for a config; `dropout` overrides the config's rates, `auxLm` weighs a decoder's auxiliary LM
+   * loss. `numLabels` is 0 for 'seq2seq' heads (the vocabulary is the output).
+   */
   build(hf: HfConfig, numLabels: number, opts?: { dropout?: number; auxLm?: number }): TaskModel;
 }

@@ -17,7 +17,7 @@ import type { Dim, Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
 import { parseT5Config, type HfT5Config } from '../io/hf-config.js';
 import { Ctx, Embedding, Linear, Module, RMSNorm, activate, attention, mergeHeads, paddingMask, splitHeads, type Activation } from '../nn/index.js';
-import { headLoss, registerModel, type HeadName, type HeadOutputs, type PretrainingModel } from './registry.js';
+import { headLoss, registerModel, type HeadName, type HeadOutputs, type PretrainingModel, type TaskHead, type TaskModel } from './registry.js';
 
 export interface T5Config {
   vocabSize: number;
@@ -460,6 +460,38 @@ export function t5ConfigToHf(c: T5Config, extra: Record<string, unknown> = {}): 
   }, 't5 config');
 }
 
+/**
+ * Text-to-text fine-tuning (T5's framing of every task, classification included): the whole
+ * T5ForConditionalGeneration, the input text then EOS into the encoder, the target text then EOS as the decoder's
+ * labels; the checkpoint stays a T5ForConditionalGeneration, which `predict` and `generate` decode from.
+ */
+export const t5Text2TextHead: TaskHead = {
+  architecture: 'T5ForConditionalGeneration',
+  framing: 'seq2seq',
+  tokenTypes: false,
+  build: (hf, _numLabels, o = {}): TaskModel => {
+    if (hf.model_type !== 't5') throw new Error(`t5: got a ${hf.model_type} config`);
+    const c = t5ConfigFromHf(hf);
+    if (o.dropout !== undefined) c.dropoutRate = o.dropout;
+    const m = new T5ForConditionalGeneration(c);
+    return {
+      parameters: () => m.parameters(),
+      forward: (ctx, inp) => {
+        if (!inp.decoderInputIds) throw new Error('t5 text2text: forward needs decoderInputIds');
+        const encoderHidden = m.encode(ctx, { inputIds: inp.inputIds, attentionMask: inp.attentionMask });
+        const { hidden } = m.decode(ctx, { decoderInputIds: inp.decoderInputIds, encoderHidden, encoderAttentionMask: inp.attentionMask });
+        return m.lmLogits(ctx, hidden);
+      },
+      loss: (ctx, inp, labels) => {
+        const inputs: Record<string, Tensor> = { input_ids: inp.inputIds, attention_mask: inp.attentionMask, labels };
+        if (inp.decoderInputIds) inputs['decoder_input_ids'] = inp.decoderInputIds;
+        return m.pretrainingLoss(ctx, inputs, ['seq2seq']).loss;
+      },
+      seq2seq: m,
+    };
+  },
+};
+
 registerModel({
   modelType: 't5',
   family: 'encoder-decoder',
@@ -483,4 +515,5 @@ registerModel({
     return new T5ForConditionalGeneration(c);
   },
   architecture: () => 'T5ForConditionalGeneration',
+  tasks: { text2text: t5Text2TextHead },
 });

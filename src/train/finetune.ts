@@ -3,7 +3,10 @@
 //   the text then EOS); an encoder classifies the pooled [CLS] state ([CLS] text [SEP], as
 //   BertForSequenceClassification);
 // - 'tag' (token classification, encoders): one tag per word on the word's first piece, -100 on the others
-//   (run_ner.py's alignment, BertForTokenClassification).
+//   (run_ner.py's alignment, BertForTokenClassification);
+// - 'text2text' (encoder-decoders, T5): the input text then EOS into the encoder, the target text then EOS as the
+//   decoder's labels; evaluated by greedy generation (exact match, and for classification framed as text the
+//   accuracy and macro-F1 over the label words).
 // Labelled data -> padded batches -> the shared Trainer -> accuracy and macro-F1 on held-out data, and a checkpoint
 // whose config.json names the HF task class and carries id2label/label2id. Works from a pretrained checkpoint
 // (body weights copied by name, head freshly initialised) or, for comparison, from scratch.
@@ -16,6 +19,7 @@ import type { FinetuneTask, TaskHead, TaskInputs, TaskModel } from '../models/re
 import { taskHead, taskHeads } from '../models/tasks.js';
 import type { Backend } from '../runtime/backend.js';
 import { Forward, type Batch } from '../runtime/step.js';
+import { Seq2SeqGenerator } from '../generate/seq2seq.js';
 import { storeFromWeights, type ParameterStore } from '../runtime/store.js';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import type { HfConfig } from '../io/hf-config.js';
@@ -25,6 +29,7 @@ import {
   readCorpus, readTaggedJsonl, type BrownGenre, type ShufflerState, type TaggedSentence,
 } from '../data/index.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
+import { readFile } from 'node:fs/promises';
 import { accuracy, macroF1, tokenClassificationScores } from './metrics.js';
 import { Trainer, type TrainResult } from './trainer.js';
 import { weightsOf } from './pretrain.js';
@@ -139,6 +144,62 @@ export async function taggedJsonlData(spec: string, evalSpec?: string): Promise<
   return { labels, train, eval: ev };
 }
 
+/** One text-to-text example: what the encoder reads and what the decoder should write. */
+export interface Text2TextExample {
+  input: string;
+  target: string;
+}
+
+/**
+ * Text-to-text data; `labels` when it is classification framed as text (the targets are label words), which adds
+ * accuracy and macro-F1 over those words to the exact match.
+ */
+export interface Text2TextData {
+  train: Text2TextExample[];
+  eval: Text2TextExample[];
+  labels?: string[];
+}
+
+/** Classification as T5 frames it (GLUE): the input is "<prefix>: <text>", the target the label word. */
+export function classificationAsText2Text(d: ClassificationData, prefix: string): Text2TextData {
+  const frame = (xs: Example[]) => xs.map((x) => ({ input: prefix ? `${prefix}: ${x.text}` : x.text, target: x.label }));
+  return { train: frame(d.train), eval: frame(d.eval), labels: [...d.labels] };
+}
+
+async function readText2TextJsonl(spec: string): Promise<{ pairs: Text2TextExample[]; labelled: Example[] }> {
+  const pairs: Text2TextExample[] = [];
+  const labelled: Example[] = [];
+  const lines = (await readFile(spec, 'utf8')).split('\n');
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${spec}:${i + 1}: not JSON (${(e as Error).message})`);
+    }
+    const r = (o ?? {}) as Record<string, unknown>;
+    if (typeof r['input'] === 'string' && (typeof r['target'] === 'string' || typeof r['target'] === 'number')) pairs.push({ input: r['input'], target: String(r['target']) });
+    else if (typeof r['text'] === 'string' && r['label'] !== undefined && r['label'] !== null) labelled.push({ text: r['text'], label: String(r['label']) });
+    else throw new Error(`${spec}:${i + 1}: a text2text example needs "input" and "target" (or "text" and "label" for classification)`);
+  });
+  if (pairs.length && labelled.length) throw new Error(`${spec}: mixes "input"/"target" and "text"/"label" examples`);
+  if (!pairs.length && !labelled.length) throw new Error(`${spec}: no examples`);
+  return { pairs, labelled };
+}
+
+/**
+ * Text-to-text JSONL: {"input", "target"} per line, or {"text", "label"} (classification, framed with `prefix`);
+ * evaluation data from `evalSpec`, or every 10th example held out.
+ */
+export async function text2textJsonlData(spec: string, evalSpec: string | undefined, prefix: string): Promise<Text2TextData> {
+  const all = await readText2TextJsonl(spec);
+  if (all.labelled.length) return classificationAsText2Text(await jsonlData(spec, evalSpec), prefix);
+  const ev = evalSpec ? (await readText2TextJsonl(evalSpec)).pairs : all.pairs.filter((_, i) => i % 10 === 9);
+  if (!ev.length) throw new Error(`${evalSpec ?? spec}: no "input"/"target" evaluation examples`);
+  return { train: evalSpec ? all.pairs : all.pairs.filter((_, i) => i % 10 !== 9), eval: ev };
+}
+
 /** The pretrained model (its config, weights and tokenizer); from scratch when `scratch` is set. */
 export interface FinetuneBase {
   hf: HfConfig;
@@ -181,14 +242,29 @@ export interface TagFinetuneOptions extends FinetuneCommonOptions {
   data: TaggingData;
 }
 
+export interface Text2TextFinetuneOptions extends FinetuneCommonOptions {
+  data: Text2TextData;
+  /** Target tokens per example, EOS included (longer targets are cut); `maxLen` bounds the input. */
+  maxTargetLen: number;
+}
+
 export interface FinetuneResult {
-  /** Classification: over held-out examples; tagging: over held-out words (each word's first piece). */
+  /**
+   * Classification: over held-out examples; tagging: over held-out words (each word's first piece). Text2text:
+   * exact match, or with labels the accuracy over label words; macro-F1 is NaN for text2text without labels.
+   */
   accuracy: number;
   macroF1: number;
   trainExamples: number;
   evalExamples: number;
   /** Tagging: the held-out words scored (words cut by maxLen are not). */
   evalWords?: number;
+  /** Text2text: the share of held-out examples whose greedy generation equals the target (whitespace-trimmed). */
+  exactMatch?: number;
+  /** Text2text classification: the share of generations that are one of the labels. */
+  validLabels?: number;
+  /** Text2text: the first few held-out inputs, targets and generations. */
+  samples?: { input: string; target: string; output: string }[];
   /** The optimizer steps taken (fewer than plannedSteps when stopped early). */
   steps: number;
   /** The steps the epochs asked for. */
@@ -267,7 +343,7 @@ function batchOf(d: Encoded, rows: number[], maxLen: number, tokenTypes: boolean
   const b: Batch = {
     input_ids: { dtype: 'int64', shape, data: ids },
     attention_mask: { dtype: 'int64', shape, data: mask },
-    labels: { dtype: 'int64', shape: d.width === 1 ? [rows.length] : shape, data: y },
+    labels: { dtype: 'int64', shape: d.width === 1 ? [rows.length] : [rows.length, d.width], data: y },
   };
   if (tokenTypes) b['token_type_ids'] = { dtype: 'int64', shape, data: new BigInt64Array(rows.length * maxLen) };
   return b;
@@ -292,13 +368,28 @@ function initTaskStore(model: TaskModel, base: FinetuneBase, scratch: boolean, s
   return storeFromWeights(specs, pretrained, `the pretrained ${base.hf.model_type} checkpoint`, initParameters(specs, seed));
 }
 
+/** A trained task model, its parameters and the encoded evaluation data. */
+interface Trained {
+  model: TaskModel;
+  store: ParameterStore;
+  head: TaskHead;
+  ev: Encoded;
+  pad: number;
+  steps: number;
+  plannedSteps: number;
+  stoppedBy: TrainResult['stoppedBy'];
+  dir: string;
+  losses: number[];
+  architecture: string;
+}
+
 /**
- * Train a task model on encoded data with the shared Trainer, save the checkpoint (config.json with the HF task
- * class and id2label/label2id), then return the argmax predictions on the evaluation rows ([rows * width]).
+ * Train a task model on encoded data with the shared Trainer and save the checkpoint (config.json with the HF
+ * task class and, with labels, id2label/label2id). Every task goes through here; only the encoding and the
+ * scoring afterwards (argmax, or generation) differ.
  */
 async function trainTask(o: FinetuneCommonOptions, task: FinetuneTask, labels: string[], examples: number,
-  encodeSet: (head: TaskHead, pad: number) => Promise<{ train: Encoded; ev: Encoded }>, auxLm = 0):
-  Promise<{ pred: Int32Array; ev: Encoded; steps: number; plannedSteps: number; stoppedBy: TrainResult['stoppedBy']; dir: string; losses: number[]; architecture: string }> {
+  encodeSet: (head: TaskHead, pad: number) => Promise<{ train: Encoded; ev: Encoded }>, auxLm = 0): Promise<Trained> {
   if (examples === 0) throw new Error('no training examples');
   const { maxLen } = o;
   const head = taskHead(o.base.hf.model_type, task);
@@ -311,11 +402,12 @@ async function trainTask(o: FinetuneCommonOptions, task: FinetuneTask, labels: s
 
   const steps = Math.max(1, Math.ceil((o.epochs * examples) / batchSize));
   const shuffler = new EpochShuffler(examples, o.seed);
-  const labelsInput = (g: Graph, b: number | string): Tensor => g.input('labels', 'int64', train.width === 1 ? [b] : [b, maxLen]);
+  const labelsInput = (g: Graph, b: number | string): Tensor => g.input('labels', 'int64', train.width === 1 ? [b] : [b, train.width]);
   const hf: HfConfig = {
     ...o.base.hf,
-    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
-    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+    ...(labels.length
+      ? { id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])), label2id: Object.fromEntries(labels.map((l, i) => [l, i])) }
+      : {}),
     pad_token_id: pad,
   };
   const trainer = new Trainer(o.backend, store, {
@@ -335,16 +427,25 @@ async function trainTask(o: FinetuneCommonOptions, task: FinetuneTask, labels: s
     progress: o.progress, label: o.label ?? 'fine-tune', signal: o.signal, optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
   });
   const r = await trainer.run();
+  return {
+    model, store, head, ev, pad, steps: r.step, plannedSteps: steps, stoppedBy: r.stoppedBy, dir: r.finalDir ?? path.join(o.out),
+    losses: r.losses, architecture: head.architecture,
+  };
+}
 
-  const fwd = await Forward.compile(o.backend, (g) => ({ logits: model.forward(new Ctx(g), taskInputs(g, head, 'batch', maxLen)) }), store, task);
+/** The argmax class of every evaluation row ([rows * width]): classification and tagging. */
+async function argmaxPredictions(o: FinetuneCommonOptions, t: Trained, task: FinetuneTask, numLabels: number): Promise<Int32Array> {
+  const { maxLen } = o;
+  const { ev, head } = t;
+  const fwd = await Forward.compile(o.backend, (g) => ({ logits: t.model.forward(new Ctx(g), taskInputs(g, head, 'batch', maxLen)) }), t.store, task);
   const pred = new Int32Array(ev.rows * ev.width);
-  const n = labels.length;
+  const n = numLabels;
   for (let i = 0; i < ev.rows; i += 32) {
     const rows = Array.from({ length: Math.min(32, ev.rows - i) }, (_, k) => i + k);
     const logits = (await fwd.run(batchOf(ev, rows, maxLen, head.tokenTypes), ['logits'])).logits.data as Float32Array;
     for (let k = 0; k < rows.length * ev.width; k++) pred[i * ev.width + k] = argmax(logits.subarray(k * n, (k + 1) * n));
   }
-  return { pred, ev, steps: r.step, plannedSteps: steps, stoppedBy: r.stoppedBy, dir: r.finalDir ?? path.join(o.out), losses: r.losses, architecture: head.architecture };
+  return pred;
 }
 
 function argmax(xs: ArrayLike<number>): number {
@@ -368,7 +469,7 @@ export async function finetuneClassifier(o: FinetuneOptions): Promise<FinetuneRe
     ev: await encodeClassification(o.base.tokenizer, o.base.hf, head, data.eval, data.labels, o.maxLen, pad),
   }), o.auxLm);
   const truth = Array.from(r.ev.y);
-  const pred = Array.from(r.pred);
+  const pred = Array.from(await argmaxPredictions(o, r, 'classify', data.labels.length));
   return {
     accuracy: accuracy(truth, pred), macroF1: macroF1(truth, pred), trainExamples: data.train.length, evalExamples: data.eval.length,
     steps: r.steps, plannedSteps: r.plannedSteps, stoppedBy: r.stoppedBy, dir: r.dir, losses: r.losses, architecture: r.architecture,
@@ -382,14 +483,88 @@ export async function finetuneTagger(o: TagFinetuneOptions): Promise<FinetuneRes
     train: await encodeTagging(o.base.tokenizer, data.train, data.labels, o.maxLen, pad),
     ev: await encodeTagging(o.base.tokenizer, data.eval, data.labels, o.maxLen, pad),
   }));
-  const s = tokenClassificationScores(r.ev.y, r.pred);
+  const s = tokenClassificationScores(r.ev.y, await argmaxPredictions(o, r, 'tag', data.labels.length));
   return {
     accuracy: s.accuracy, macroF1: s.macroF1, trainExamples: data.train.length, evalExamples: data.eval.length, evalWords: s.count,
     steps: r.steps, plannedSteps: r.plannedSteps, stoppedBy: r.stoppedBy, dir: r.dir, losses: r.losses, architecture: r.architecture,
   };
 }
 
-/** A fine-tuned checkpoint ready to label texts (classify) or words (tag). */
+async function encodeText2Text(tok: Tokenizer, hf: HfConfig, xs: Text2TextExample[], maxLen: number, targetLen: number, pad: number): Promise<Encoded> {
+  const eos = eosId(tok, hf);
+  const inputs = (await tok.encodeIdsBatch(xs.map((x) => x.input))).map((e) => [...e.slice(0, maxLen - 1), eos]);
+  const targets = (await tok.encodeIdsBatch(xs.map((x) => x.target))).map((e) => [...e.slice(0, targetLen - 1), eos]);
+  const y = new Int32Array(xs.length * targetLen).fill(IGNORE_INDEX);
+  targets.forEach((t, i) => y.set(t, i * targetLen));
+  return { ...packRows(inputs, maxLen, pad), width: targetLen, y };
+}
+
+/** The decoder's start token: config.json's decoder_start_token_id, else the padding id (T5). */
+function decoderStart(hf: HfConfig, pad: number): number {
+  const v = (hf as unknown as Record<string, unknown>)['decoder_start_token_id'];
+  return typeof v === 'number' ? v : pad;
+}
+
+/** Greedy generations (decoded, special tokens skipped, trimmed) for token inputs, in batches of 32. */
+async function generateTexts(gen: Seq2SeqGenerator, tok: Tokenizer, hf: HfConfig, inputs: number[][], maxNewTokens: number, pad: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < inputs.length; i += 32) {
+    const r = await gen.generate(inputs.slice(i, i + 32), { maxNewTokens, decoderStartTokenId: decoderStart(hf, pad), eosTokenId: eosId(tok, hf), padTokenId: pad });
+    for (const t of r.tokens) out.push((await tok.decode(t, { skipSpecialTokens: true })).trim());
+  }
+  return out;
+}
+
+const normalise = (s: string): string => s.trim().replace(/\s+/g, ' ');
+
+/**
+ * Text-to-text fine-tuning (T5): the same Trainer loop as classification and tagging, over (input + EOS, target +
+ * EOS) pairs; then greedy generation on the held-out inputs, scored by exact match and, for classification data,
+ * accuracy and macro-F1 over the label words (a generation that is no label counts wrong).
+ */
+export async function finetuneText2Text(o: Text2TextFinetuneOptions): Promise<FinetuneResult> {
+  const { data } = o;
+  const tok = o.base.tokenizer;
+  // The target length: the longest training or evaluation target (+ EOS), at most maxTargetLen.
+  const longest = Math.max(...(await tok.encodeIdsBatch([...data.train, ...data.eval].map((x) => x.target))).map((e) => e.length + 1));
+  const targetLen = Math.max(2, Math.min(o.maxTargetLen, longest));
+  const r = await trainTask(o, 'text2text', [], data.train.length, async (head, pad) => {
+    if (head.framing !== 'seq2seq') throw new Error(`--task text2text needs an encoder-decoder; ${o.base.hf.model_type} frames texts as ${head.framing}`);
+    return {
+      train: await encodeText2Text(tok, o.base.hf, data.train, o.maxLen, targetLen, pad),
+      ev: await encodeText2Text(tok, o.base.hf, data.eval, o.maxLen, targetLen, pad),
+    };
+  });
+  if (!r.model.seq2seq) throw new Error(`${r.architecture}: the text2text head has no generator`);
+  const gen = await Seq2SeqGenerator.create(o.backend, r.model.seq2seq, r.store);
+  const inputs = Array.from({ length: r.ev.rows }, (_, i) => {
+    const row = r.ev.mask.subarray(i * o.maxLen, (i + 1) * o.maxLen);
+    const len = row.reduce((a, b) => a + b, 0);
+    return Array.from(r.ev.ids.subarray(i * o.maxLen, i * o.maxLen + len));
+  });
+  const outputs = await generateTexts(gen, tok, o.base.hf, inputs, targetLen, r.pad);
+  const targets = data.eval.map((x) => normalise(x.target));
+  const exact = outputs.filter((p, i) => normalise(p) === targets[i]).length / Math.max(1, outputs.length);
+  let acc = exact;
+  let f1 = NaN;
+  let validLabels: number | undefined;
+  if (data.labels) {
+    const index = new Map(data.labels.map((l, i) => [normalise(l), i]));
+    const truth = targets.map((t) => index.get(t) ?? -1);
+    const pred = outputs.map((p) => index.get(normalise(p)) ?? -1);
+    acc = accuracy(truth, pred);
+    // sklearn's label set (the labels in the truth or the predictions), less the "no label" of -1.
+    f1 = macroF1(truth, pred, [...new Set([...truth, ...pred])].filter((l) => l >= 0).sort((a, b) => a - b));
+    validLabels = pred.filter((p) => p >= 0).length / Math.max(1, pred.length);
+  }
+  return {
+    accuracy: acc, macroF1: f1, exactMatch: exact, validLabels, trainExamples: data.train.length, evalExamples: data.eval.length,
+    samples: data.eval.slice(0, 5).map((x, i) => ({ input: x.input, target: x.target, output: outputs[i]! })),
+    steps: r.steps, plannedSteps: r.plannedSteps, stoppedBy: r.stoppedBy, dir: r.dir, losses: r.losses, architecture: r.architecture,
+  };
+}
+
+/** A fine-tuned checkpoint ready to label texts (classify), words (tag), or write a target text (text2text). */
 export interface Finetuned {
   task: FinetuneTask;
   architecture: string;
@@ -399,6 +574,8 @@ export interface Finetuned {
   classify(text: string): Promise<{ label: string; probabilities: Record<string, number> }>;
   /** One tag per word ('' for a word the tokenizer gives no piece, or cut by the model's maximum length). */
   tag(words: string[]): Promise<string[]>;
+  /** Text2text: the greedy generation for one input (special tokens skipped). */
+  generate(text: string, opts?: { maxNewTokens?: number }): Promise<string>;
 }
 
 /**
@@ -408,14 +585,16 @@ export interface Finetuned {
 export async function loadFinetuned(backend: Backend, dir: string): Promise<Finetuned> {
   const ck = await loadCheckpoint(dir, { requireTokenizer: true, skipOptimizer: true });
   const hf = ck.config;
-  const id2label = hf.id2label;
-  if (!id2label) throw new Error(`${dir}/config.json has no id2label: not a fine-tuned classifier or tagger (use \`pretrain generate\` for a language model)`);
-  const labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!);
   const heads = Object.entries(taskHeads(hf.model_type)) as [FinetuneTask, TaskHead][];
   const arch = hf.architectures?.[0];
   const found = heads.find(([, h]) => h.architecture === arch) ?? (arch === undefined && heads.length === 1 ? heads[0] : undefined);
+  const id2label = hf.id2label;
+  if (!id2label && found?.[1].framing !== 'seq2seq')
+    throw new Error(`${dir}/config.json has no id2label: not a fine-tuned classifier or tagger (use \`pretrain generate\` for a language model)`);
+  const labels = id2label ? Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!) : [];
   if (!found) throw new Error(`${dir}/config.json: architectures ${JSON.stringify(hf.architectures ?? [])} is none of the fine-tuning heads of ${hf.model_type} (${heads.map(([, h]) => h.architecture).join(', ') || 'none'})`);
   const [task, head] = found;
+  if (head.framing === 'seq2seq') return loadText2Text(backend, dir, hf, head, ck.weights);
   const model = head.build(hf, labels.length);
   const store = storeFromWeights(model.parameters(), ck.weights, `${dir}/model.safetensors`);
   const tok = loadTokenizer(dir);
@@ -447,6 +626,31 @@ export async function loadFinetuned(backend: Backend, dir: string): Promise<Fine
       const [a] = await alignWordLabels(tok, [words], maxLen);
       const logits = await run(a!.ids);
       return a!.firstToken.map((j) => (j < 0 ? '' : labels[argmax(logits.subarray(j * n, (j + 1) * n))]!));
+    },
+    generate: async () => {
+      throw new Error(`${dir} is a ${head.architecture} (task ${task}), not a text-to-text model`);
+    },
+  };
+}
+
+/** A text2text checkpoint (an encoder-decoder): `generate` decodes greedily through the KV cache. */
+async function loadText2Text(backend: Backend, dir: string, hf: HfConfig, head: TaskHead, weights: Parameters<typeof storeFromWeights>[1]): Promise<Finetuned> {
+  const model = head.build(hf, 0);
+  if (!model.seq2seq) throw new Error(`${head.architecture}: the text2text head has no generator`);
+  const store = storeFromWeights(model.parameters(), weights, `${dir}/model.safetensors`);
+  const tok = loadTokenizer(dir);
+  const gen = await Seq2SeqGenerator.create(backend, model.seq2seq, store);
+  const pad = padId(tok, hf);
+  const wrong = (what: string) => async (): Promise<never> => {
+    throw new Error(`${dir} is a ${head.architecture} (task text2text): it generates text, it does not ${what}`);
+  };
+  return {
+    task: 'text2text', architecture: head.architecture, labels: [], dir,
+    classify: wrong('classify'), tag: wrong('tag'),
+    generate: async (text, opts = {}) => {
+      const [ids] = await tok.encodeIdsBatch([text]);
+      const [out] = await generateTexts(gen, tok, hf, [[...ids!.slice(0, 511), eosId(tok, hf)]], opts.maxNewTokens ?? 32, pad);
+      return out!;
     },
   };
 }
