@@ -25,6 +25,20 @@ export interface TorchResult {
   [k: string]: unknown;
 }
 
+/** The OpenBLAS kernel family for this CPU's vector units (x86-64 Linux), or undefined to let OpenBLAS choose. */
+export function openblasCore(): string | undefined {
+  let flags = '';
+  try {
+    flags = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '';
+  } catch {
+    return undefined;
+  }
+  const has = (f: string) => new RegExp(`\\b${f}\\b`).test(flags);
+  if (has('avx512f') && has('avx512bw') && has('avx512vl')) return 'SkylakeX';
+  if (has('avx2') && has('fma')) return 'Haswell';
+  return undefined;
+}
+
 /** Runs the PyTorch baseline with Debian's python3 (which carries torch); undefined with a reason if it cannot. */
 export function runTorchBaseline(args: string[]): { result?: TorchResult; skipped?: string } {
   const script = torchBaselinePath();
@@ -33,15 +47,19 @@ export function runTorchBaseline(args: string[]): { result?: TorchResult; skippe
   const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return { skipped: `${python} has no torch (apt-get install python3-torch libopenblas0-openmp)` };
   // Some machines set OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE to work around old OpenBLAS bugs; they pin the
-  // baseline to slower kernels, so the baseline runs without them (both together, this command only).
+  // baseline to slower kernels, so the baseline runs without them (both together, this command only). Debian's
+  // OpenBLAS 0.3.21 does not recognise newer Xeons and falls back to its Prescott (SSE3) kernels, 3-5x slower than
+  // the AVX-512 ones, which compute correctly there; the baseline gets the best kernel the CPU supports.
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
+  const core = openblasCore();
+  if (core) env.OPENBLAS_CORETYPE = core;
   const r = spawnSync(python, [script, ...args, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26, env });
   if (r.status !== 0) return { skipped: `torch_baseline.py failed: ${r.stderr.slice(-500)}` };
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (!line) return { skipped: 'torch_baseline.py printed no JSON' };
-  return { result: JSON.parse(line) as TorchResult };
+  return { result: { ...(JSON.parse(line) as TorchResult), openblas_core: core ?? 'auto' } };
 }
 
 /** Best of `reps` timed n x n x n float32 matmuls in ORT: the peak our kernels can reach here. */

@@ -8,7 +8,7 @@
 import * as F from '../graph/index.js';
 import { Graph, toOnnx, type Tensor } from '../graph/index.js';
 import { Ctx } from '../nn/index.js';
-import type { KV, T5DecodeInputs, T5DecodeOutputs, T5EncodeInputs } from '../models/t5.js';
+import type { KV, Seq2SeqLM, T5DecodeOutputs } from '../models/t5.js';
 import type { Backend, HostTensor } from '../runtime/backend.js';
 import { Forward } from '../runtime/step.js';
 import type { ParameterStore } from '../runtime/store.js';
@@ -17,14 +17,7 @@ import { ModelProto } from '../graph/onnx-proto.js';
 import { bakeParameters } from './decoder-graph.js';
 import { beamSearch, checkBeamOptions, gatherRows, repeatRows, type BeamSearchOptions } from './beam.js';
 
-/** What generation needs of an encoder-decoder (T5ForConditionalGeneration). */
-export interface Seq2SeqLM {
-  encode(ctx: Ctx, inp: T5EncodeInputs): Tensor;
-  crossKeyValues(ctx: Ctx, encoderHidden: Tensor): KV[];
-  decode(ctx: Ctx, inp: T5DecodeInputs): T5DecodeOutputs;
-  lmLogits(ctx: Ctx, hidden: Tensor): Tensor;
-  readonly cache: { layers: number; heads: number; headDim: number; vocab: number; hidden: number };
-}
+export type { Seq2SeqLM } from '../models/t5.js';
 
 /** transformers.js's dimension names for T5. */
 export const SEQ2SEQ_DIMS = {

@@ -9,8 +9,7 @@ import type { Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
 import { parseBertConfig, type HfBertConfig, type HfConfig } from '../io/hf-config.js';
 import { Ctx, Embedding, LayerNorm, Linear, MLP, Module, MultiHeadAttention, Param, activate, paddingMask } from '../nn/index.js';
-import type { HeadName } from '../objectives/objective.js';
-import { headLoss, registerModel, type HeadOutputs, type ModelSize, type ModelTokens, type PretrainingModel } from './registry.js';
+import { headLoss, registerModel, type HeadName, type HeadOutputs, type ModelSize, type ModelTokens, type PretrainingModel } from './registry.js';
 
 /** Our (camelCase) BERT config; RoBERTa uses the same one. */
 export interface BertConfig {

@@ -6,7 +6,7 @@ import type { Tensor } from '../graph/index.js';
 import type { HfConfig } from '../io/hf-config.js';
 import type { Ctx, ParamSpec } from '../nn/index.js';
 import * as F from '../graph/index.js';
-import type { Seq2SeqLM } from '../generate/seq2seq.js';
+import type { Seq2SeqLM } from './t5.js';
 
 /**
  * A model head that an objective trains; the model turns each into a loss plus summed statistics.

@@ -9,13 +9,12 @@ import type { Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
 import { parseRobertaConfig, type HfConfig, type HfRobertaConfig } from '../io/hf-config.js';
 import { Ctx, Linear, Module } from '../nn/index.js';
-import type { HeadName } from '../objectives/objective.js';
 import {
   BertForQuestionAnswering, BertForTokenClassification, BertModel, MaskedLMHead, SpanBoundaryHead, bertConfigFromHf,
   bertHfFields, bertSizeConfig, firstToken, mlmLoss, sboLoss, sumHeads, withDropout, type BertConfig,
   type EncoderInputs, type EncoderOutputs,
 } from './bert.js';
-import { registerModel, type HeadOutputs, type PretrainingModel } from './registry.js';
+import { registerModel, type HeadName, type HeadOutputs, type PretrainingModel } from './registry.js';
 
 /** BERT's config plus the ids RoBERTa's config.json carries. */
 export interface RobertaConfig extends BertConfig {

@@ -315,6 +315,15 @@ export interface T5DecodeOutputs {
   crossKV: KV[];
 }
 
+/** What generation needs of an encoder-decoder (T5ForConditionalGeneration): src/generate/seq2seq.ts builds its graphs from it. */
+export interface Seq2SeqLM {
+  encode(ctx: Ctx, inp: T5EncodeInputs): Tensor;
+  crossKeyValues(ctx: Ctx, encoderHidden: Tensor): KV[];
+  decode(ctx: Ctx, inp: T5DecodeInputs): T5DecodeOutputs;
+  lmLogits(ctx: Ctx, hidden: Tensor): Tensor;
+  readonly cache: { layers: number; heads: number; headDim: number; vocab: number; hidden: number };
+}
+
 /** T5ForConditionalGeneration. */
 export class T5ForConditionalGeneration extends Module implements PretrainingModel {
   readonly modelType = 't5' as const;
