@@ -9,7 +9,7 @@ import { Ctx, initParameters } from '../src/nn/index.js';
 import { availableCores } from '../src/runtime/node.js';
 import type { Batch } from '../src/runtime/step.js';
 import { ParameterStore } from '../src/runtime/store.js';
-import { countParams, median, ortMatmulPeakGflops, printTrainSummary, runTorchBaseline, timeTrainStep, torchRatios, writeResult } from './common.js';
+import { countParams, ortMatmulPeakGflops, printTrainSummary, runTorchBaseline, timeTrainStep, torchRatios, trainFigures, writeResult } from './common.js';
 
 export interface BertBenchOptions {
   steps: number;
@@ -83,7 +83,6 @@ export async function runBertBench(o: BertBenchOptions): Promise<Record<string, 
   const { batches, labelled } = mlmBatches(o, 4);
 
   const timing = await timeTrainStep(build, store, opt, batches, o);
-  const { meanStep, losses } = timing;
 
   // The baseline's formula: N excludes the word, position and token-type tables (the MLM bias is in N).
   const embeddings = ['word_embeddings.weight', 'position_embeddings.weight', 'token_type_embeddings.weight'];
@@ -93,28 +92,7 @@ export async function runBertBench(o: BertBenchOptions): Promise<Record<string, 
   // Our MLM head computes logits only at the labelled positions (the baseline at all B x T).
   const lmHeadFlops = 6 * o.vocab * o.hidden * labelled;
   const peak = await ortMatmulPeakGflops();
-  const ours = {
-    tokens_per_s: tokens / meanStep,
-    step_time_mean_s: meanStep,
-    step_time_median_s: median(timing.times),
-    compile_s: timing.compileS,
-    params: store.count(),
-    params_nonembedding: nonEmb,
-    labelled_per_step: labelled,
-    model_gflop_per_step: flops / 1e9,
-    lm_head_gflop_per_step: lmHeadFlops / 1e9,
-    achieved_gflops: flops / meanStep / 1e9,
-    peak_gflops_ort_matmul: peak,
-    mfu: flops / meanStep / 1e9 / peak,
-    mfu_incl_lm_head: (flops + lmHeadFlops) / meanStep / 1e9 / peak,
-    share_outside_kernels: timing.outside,
-    kernel_ms_per_step: timing.kernelMsPerStep,
-    step_ms_profiled: timing.profiledStepMs,
-    peak_rss_mib: timing.rssMib,
-    loss_first: losses[0],
-    loss_last: losses[losses.length - 1],
-    threads: availableCores(),
-  };
+  const ours = trainFigures(timing, { tokens, params: store.count(), nonEmbedding: nonEmb, flops, lmHeadFlops, peak }, { labelled_per_step: labelled });
   const torch = o.torch
     ? runTorchBaseline(['--model', 'bert', '--steps', String(o.steps), '--warmup', String(o.warmup), '--batch', String(o.batch),
         '--seq', String(o.seq), '--layers', String(o.layers), '--hidden', String(o.hidden), '--heads', String(o.heads),

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import * as F from '../src/graph/index.js';
-import { nodeBackend } from '../src/runtime/node.js';
+import { availableCores, nodeBackend } from '../src/runtime/node.js';
 import { TrainStep, type Batch, type LossBuilder, type TrainStepOptions } from '../src/runtime/step.js';
 import type { ParameterStore } from '../src/runtime/store.js';
 
@@ -213,4 +213,59 @@ export function printTrainSummary(
     console.log(`  ratio: ${ratios.tokens_per_s.toFixed(2)}x PyTorch tokens/s, ${ratios.peak_rss.toFixed(2)}x its peak RSS`);
   } else console.log(`  torch: skipped (${torch.skipped})`);
   console.log(`  -> ${file}`);
+}
+
+/**
+ * The figures every training benchmark reports, from its timing, its FLOP counts (the baseline's formula) and the
+ * ORT matmul peak; `extra` adds the benchmark's own fields after the common ones.
+ */
+export interface TrainFigures {
+  tokens_per_s: number;
+  step_time_mean_s: number;
+  step_time_median_s: number;
+  compile_s: number;
+  params: number;
+  params_nonembedding: number;
+  model_gflop_per_step: number;
+  lm_head_gflop_per_step: number;
+  achieved_gflops: number;
+  peak_gflops_ort_matmul: number;
+  mfu: number;
+  mfu_incl_lm_head: number;
+  share_outside_kernels?: number;
+  kernel_ms_per_step?: number;
+  step_ms_profiled: number;
+  peak_rss_mib: number;
+  loss_first: number;
+  loss_last: number;
+  threads: number;
+}
+
+export function trainFigures<E extends object>(
+  t: TrainTiming,
+  o: { tokens: number; params: number; nonEmbedding: number; flops: number; lmHeadFlops: number; peak: number },
+  extra?: E,
+): TrainFigures & E {
+  return {
+    tokens_per_s: o.tokens / t.meanStep,
+    step_time_mean_s: t.meanStep,
+    step_time_median_s: median(t.times),
+    compile_s: t.compileS,
+    params: o.params,
+    params_nonembedding: o.nonEmbedding,
+    ...(extra as E),
+    model_gflop_per_step: o.flops / 1e9,
+    lm_head_gflop_per_step: o.lmHeadFlops / 1e9,
+    achieved_gflops: o.flops / t.meanStep / 1e9,
+    peak_gflops_ort_matmul: o.peak,
+    mfu: o.flops / t.meanStep / 1e9 / o.peak,
+    mfu_incl_lm_head: (o.flops + o.lmHeadFlops) / t.meanStep / 1e9 / o.peak,
+    share_outside_kernels: t.outside,
+    kernel_ms_per_step: t.kernelMsPerStep,
+    step_ms_profiled: t.profiledStepMs,
+    peak_rss_mib: t.rssMib,
+    loss_first: t.losses[0],
+    loss_last: t.losses[t.losses.length - 1],
+    threads: availableCores(),
+  };
 }

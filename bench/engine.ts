@@ -6,7 +6,7 @@ import { Gpt2LMHeadModel, gpt2Config } from '../src/models/gpt2.js';
 import { availableCores } from '../src/runtime/node.js';
 import type { Batch } from '../src/runtime/step.js';
 import { ParameterStore } from '../src/runtime/store.js';
-import { countParams, median, ortMatmulPeakGflops, printTrainSummary, runTorchBaseline, timeTrainStep, torchRatios, writeResult } from './common.js';
+import { countParams, ortMatmulPeakGflops, printTrainSummary, runTorchBaseline, timeTrainStep, torchRatios, trainFigures, writeResult } from './common.js';
 
 export interface EngineBenchOptions {
   steps: number;
@@ -41,34 +41,13 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<Record<stri
   });
 
   const timing = await timeTrainStep(build, store, opt, batches, o);
-  const { meanStep, losses } = timing;
 
   const nonEmb = countParams(specs, (n) => !n.endsWith('wte.weight') && !n.endsWith('wpe.weight'));
   const tokens = o.batch * o.seq;
   const flops = 6 * nonEmb * tokens + 12 * o.layers * o.hidden * o.seq * tokens;
   const lmHeadFlops = 6 * o.vocab * o.hidden * o.batch * (o.seq - 1); // logits are computed for T-1 positions
   const peak = await ortMatmulPeakGflops();
-  const ours = {
-    tokens_per_s: tokens / meanStep,
-    step_time_mean_s: meanStep,
-    step_time_median_s: median(timing.times),
-    compile_s: timing.compileS,
-    params: store.count(),
-    params_nonembedding: nonEmb,
-    model_gflop_per_step: flops / 1e9,
-    lm_head_gflop_per_step: lmHeadFlops / 1e9,
-    achieved_gflops: flops / meanStep / 1e9,
-    peak_gflops_ort_matmul: peak,
-    mfu: flops / meanStep / 1e9 / peak,
-    mfu_incl_lm_head: (flops + lmHeadFlops) / meanStep / 1e9 / peak,
-    share_outside_kernels: timing.outside,
-    kernel_ms_per_step: timing.kernelMsPerStep,
-    step_ms_profiled: timing.profiledStepMs,
-    peak_rss_mib: timing.rssMib,
-    loss_first: losses[0],
-    loss_last: losses[losses.length - 1],
-    threads: availableCores(),
-  };
+  const ours = trainFigures(timing, { tokens, params: store.count(), nonEmbedding: nonEmb, flops, lmHeadFlops, peak });
   const torch = o.torch
     ? runTorchBaseline(['--model', 'gpt', '--steps', String(o.steps), '--batch', String(o.batch), '--seq', String(o.seq),
         '--layers', String(o.layers), '--hidden', String(o.hidden), '--heads', String(o.heads), '--vocab', String(o.vocab),

@@ -12,7 +12,7 @@ import { Ctx, initParameters } from '../src/nn/index.js';
 import { availableCores } from '../src/runtime/node.js';
 import type { Batch } from '../src/runtime/step.js';
 import { ParameterStore } from '../src/runtime/store.js';
-import { countParams, median, ortMatmulPeakGflops, printTrainSummary, runTorchBaseline, timeTrainStep, torchRatios, writeResult } from './common.js';
+import { countParams, ortMatmulPeakGflops, printTrainSummary, runTorchBaseline, timeTrainStep, torchRatios, trainFigures, writeResult } from './common.js';
 
 export interface T5BenchOptions {
   steps: number;
@@ -98,7 +98,6 @@ export async function runT5Bench(o: T5BenchOptions): Promise<Record<string, unkn
   const batches = spanBatches(o, 4);
 
   const timing = await timeTrainStep(build, store, opt, batches, o);
-  const { meanStep, losses } = timing;
 
   // The baseline's formula: N per stack excludes the shared embedding and the relative-attention-bias table.
   const stack = (prefix: string) => countParams(specs, (n) => n.startsWith(`${prefix}.`) && !n.includes('relative_attention_bias'));
@@ -115,29 +114,9 @@ export async function runT5Bench(o: T5BenchOptions): Promise<Record<string, unkn
   const lmHeadFlops = 6 * o.vocab * o.hidden * B * Tout;
   const tokens = B * T;
   const peak = await ortMatmulPeakGflops();
-  const ours = {
-    tokens_per_s: tokens / meanStep,
-    total_tokens_per_s: (B * (T + Tout)) / meanStep,
-    step_time_mean_s: meanStep,
-    step_time_median_s: median(timing.times),
-    compile_s: timing.compileS,
-    params: store.count(),
-    params_nonembedding: nEnc + nDec,
-    params_nonembedding_split: { encoder: nEnc, decoder: nDec },
-    model_gflop_per_step: flops / 1e9,
-    lm_head_gflop_per_step: lmHeadFlops / 1e9,
-    achieved_gflops: flops / meanStep / 1e9,
-    peak_gflops_ort_matmul: peak,
-    mfu: flops / meanStep / 1e9 / peak,
-    mfu_incl_lm_head: (flops + lmHeadFlops) / meanStep / 1e9 / peak,
-    share_outside_kernels: timing.outside,
-    kernel_ms_per_step: timing.kernelMsPerStep,
-    step_ms_profiled: timing.profiledStepMs,
-    peak_rss_mib: timing.rssMib,
-    loss_first: losses[0],
-    loss_last: losses[losses.length - 1],
-    threads: availableCores(),
-  };
+  const ours = trainFigures(timing, { tokens, params: store.count(), nonEmbedding: nEnc + nDec, flops, lmHeadFlops, peak }, {
+    total_tokens_per_s: (B * (T + Tout)) / timing.meanStep, params_nonembedding_split: { encoder: nEnc, decoder: nDec },
+  });
   const torch = o.torch
     ? runTorchBaseline(['--model', 't5', '--steps', String(o.steps), '--warmup', String(o.warmup), '--batch', String(o.batch),
         '--seq', String(o.seq), '--dec-seq', String(o.decSeq), '--layers', String(o.layers), '--hidden', String(o.hidden),
