@@ -1,6 +1,6 @@
 // Loading a saved model by its config.json's model_type, for eval, fill-mask, fine-tuning and prediction: a
 // checkpoint folder, or a run folder (its finished model at the root, else its newest checkpoint-<step>).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { latestCheckpoint, loadCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import type { HfConfig } from '../io/hf-config.js';
@@ -17,6 +17,21 @@ export async function resolveModelDir(dir: string): Promise<string> {
   const last = await latestCheckpoint(dir);
   if (!last) throw new Error(`--model ${dir}: neither a checkpoint (no config.json) nor a run folder with checkpoint-<step> folders`);
   return last;
+}
+
+/** The objective name in the train_config.json of the run a model folder belongs to, if there is one. */
+function trainedObjective(dir: string): string | undefined {
+  for (const file of [path.join(dir, 'train_config.json'), path.join(path.dirname(dir), 'train_config.json')]) {
+    if (!existsSync(file)) continue;
+    try {
+      const c = JSON.parse(readFileSync(file, 'utf8')) as { objective?: string | { name?: string } };
+      const name = typeof c.objective === 'string' ? c.objective : c.objective?.name;
+      if (name) return name;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 export interface LoadedModel {
@@ -40,10 +55,12 @@ export async function loadPretrained(dirOrRun: string, opts: { objective?: strin
   const ck = await loadCheckpoint(dir, { requireTokenizer: true, skipOptimizer: true });
   const entry = getModel(ck.config.model_type);
   const fits = (heads: readonly HeadName[]) => entry.build(ck.config, { heads }).parameters().every((p) => ck.weights.has(p.name));
-  // The objective with the most heads the weights carry: a SpanBERT checkpoint is evaluated with its SBO head.
+  // The objective the run trained (its train_config.json, beside the model or one folder up) if the weights carry its
+  // heads; else the objective with the most heads the weights carry (a SpanBERT checkpoint keeps its SBO head).
   const headsOf = (o: string) => objectiveHeads(getObjective(o), entry.family);
   const fitting = entry.objectives.filter((o) => fits(headsOf(o)));
-  const objective = opts.objective ?? fitting.sort((a, b) => headsOf(b).length - headsOf(a).length)[0];
+  const trained = trainedObjective(dir);
+  const objective = opts.objective ?? (trained && fitting.includes(trained) ? trained : fitting.sort((a, b) => headsOf(b).length - headsOf(a).length)[0]);
   if (!objective) throw new Error(`${dir}: the weights carry the heads of none of ${ck.config.model_type}'s objectives (${entry.objectives.join(', ')})`);
   if (!entry.objectives.includes(objective)) throw new Error(`--objective ${objective}: a ${ck.config.model_type} model has the objectives ${entry.objectives.join(', ')}`);
   const model = entry.build(ck.config, { heads: headsOf(objective) });
