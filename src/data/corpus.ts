@@ -228,8 +228,11 @@ export async function* readTextFile(file: string, sentencePerLine = false, idBas
   if (d) yield d;
 }
 
-/** Documents of a .jsonl file: one object per line with a string "text", optional "label" and "id". */
-export async function* readJsonlFile(file: string, sentencePerLine = false, idBase = file): AsyncGenerator<CorpusDocument> {
+/**
+ * The objects of a JSONL file with their line numbers; blank lines are skipped. A line that is not JSON, or not an
+ * object, is a DataError naming the file and line and ending in `expected` (what a line should hold).
+ */
+export async function* readJsonlObjects(file: string, expected: string): AsyncGenerator<[Record<string, unknown>, number]> {
   for await (const [raw, n] of readLines(file)) {
     const line = raw.trim();
     if (!line) continue;
@@ -237,10 +240,16 @@ export async function* readJsonlFile(file: string, sentencePerLine = false, idBa
     try {
       v = JSON.parse(line);
     } catch (e) {
-      throw new DataError(`invalid JSON (${(e as Error).message}): expected one JSON object per line with a string field "text"`, file, n);
+      throw new DataError(`invalid JSON (${(e as Error).message}): ${expected}`, file, n);
     }
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DataError('expected a JSON object with a string field "text"', file, n);
-    const o = v as Record<string, unknown>;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DataError(expected, file, n);
+    yield [v as Record<string, unknown>, n];
+  }
+}
+
+/** Documents of a .jsonl file: one object per line with a string "text", optional "label" and "id". */
+export async function* readJsonlFile(file: string, sentencePerLine = false, idBase = file): AsyncGenerator<CorpusDocument> {
+  for await (const [o, n] of readJsonlObjects(file, 'expected a JSON object with a string field "text"')) {
     if (typeof o['text'] !== 'string') {
       throw new DataError(`${'text' in o ? '"text" is not a string' : 'no "text" field'}: expected a JSON object with a string field "text"`, file, n);
     }

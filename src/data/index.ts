@@ -10,6 +10,7 @@ export {
   readCorpus,
   corpusSentences,
   readLines,
+  readJsonlObjects,
   readTextFile,
   readJsonlFile,
   expandGlob,

@@ -7,7 +7,7 @@
  */
 import type { Encoding, Tokenizer } from '../tokenizers/tokenizer.js';
 import type { TaggedSentence } from './brown-pos.js';
-import { readLines } from './corpus.js';
+import { readJsonlObjects } from './corpus.js';
 import { DataError } from './errors.js';
 
 /** The label of pieces that are not the first of a word, and of special tokens. */
@@ -17,17 +17,7 @@ export const IGNORE_INDEX = -100;
 export async function readTaggedJsonl(file: string): Promise<TaggedSentence[]> {
   const out: TaggedSentence[] = [];
   const expected = 'expected a JSON object with "tokens" and "tags", arrays of strings of the same length';
-  for await (const [raw, n] of readLines(file)) {
-    const line = raw.trim();
-    if (!line) continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch (e) {
-      throw new DataError(`invalid JSON (${(e as Error).message}): ${expected}`, file, n);
-    }
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DataError(expected, file, n);
-    const o = v as Record<string, unknown>;
+  for await (const [o, n] of readJsonlObjects(file, expected)) {
     const strings = (field: 'tokens' | 'tags'): string[] => {
       const a = o[field];
       if (a === undefined) throw new DataError(`no "${field}" field: ${expected}`, file, n);

@@ -26,10 +26,9 @@ import type { HfConfig } from '../io/hf-config.js';
 import type { JsonValue } from '../io/json.js';
 import {
   alignWordLabels, BROWN_CATEGORY, brownDocuments, brownPosData, encodeWithSpecials, EpochShuffler, IGNORE_INDEX, keptPositions,
-  readCorpus, readTaggedJsonl, type BrownGenre, type ShufflerState, type TaggedSentence,
+  DataError, readCorpus, readJsonlObjects, readTaggedJsonl, type BrownGenre, type ShufflerState, type TaggedSentence,
 } from '../data/index.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { readFile } from 'node:fs/promises';
 import { accuracy, macroF1, tokenClassificationScores } from './metrics.js';
 import { Trainer, type TrainResult } from './trainer.js';
 import { weightsOf } from './pretrain.js';
@@ -169,20 +168,12 @@ export function classificationAsText2Text(d: ClassificationData, prefix: string)
 async function readText2TextJsonl(spec: string): Promise<{ pairs: Text2TextExample[]; labelled: Example[] }> {
   const pairs: Text2TextExample[] = [];
   const labelled: Example[] = [];
-  const lines = (await readFile(spec, 'utf8')).split('\n');
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    let o: unknown;
-    try {
-      o = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${spec}:${i + 1}: not JSON (${(e as Error).message})`);
-    }
-    const r = (o ?? {}) as Record<string, unknown>;
+  const expected = 'a text2text example needs "input" and "target" (or "text" and "label" for classification)';
+  for await (const [r, n] of readJsonlObjects(spec, expected)) {
     if (typeof r['input'] === 'string' && (typeof r['target'] === 'string' || typeof r['target'] === 'number')) pairs.push({ input: r['input'], target: String(r['target']) });
     else if (typeof r['text'] === 'string' && r['label'] !== undefined && r['label'] !== null) labelled.push({ text: r['text'], label: String(r['label']) });
-    else throw new Error(`${spec}:${i + 1}: a text2text example needs "input" and "target" (or "text" and "label" for classification)`);
-  });
+    else throw new DataError(expected, spec, n);
+  }
   if (pairs.length && labelled.length) throw new Error(`${spec}: mixes "input"/"target" and "text"/"label" examples`);
   if (!pairs.length && !labelled.length) throw new Error(`${spec}: no examples`);
   return { pairs, labelled };
