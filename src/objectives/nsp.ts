@@ -19,7 +19,7 @@ import type { DocumentSource } from '../data/types.js';
 import type { JsonValue } from '../io/json.js';
 import type { Batch } from '../runtime/step.js';
 import { encoderSpecials, maskSequence, maskVocab, type EncoderSpecials, type MaskedSequence, type MaskingOptions } from './masking.js';
-import { checkEncoderOptions, dataEpoch, int64Tensor, sentenceRanges, stateReader } from './mlm.js';
+import { checkEncoderOptions, collateMasked, dataEpoch, int64Tensor, sentenceRanges, stateReader } from './mlm.js';
 import { registerObjective, type BatchStream, type InputSpec, type ObjectiveOptions, type ObjectiveTokenizer } from './objective.js';
 
 /** One sentence pair as token ranges of its documents (A: [aStart, aEnd) of docA; B likewise). */
@@ -175,27 +175,15 @@ export interface MaskedPair extends MaskedSequence {
 /** input_ids, attention_mask, labels, token_type_ids (int64 [B, T]) and next_sentence_label (int64 [B]). */
 export function collatePairs(rows: readonly MaskedPair[], seqLen: number, pad: number): Batch {
   const B = rows.length;
-  const ids = new Array<number>(B * seqLen).fill(pad);
-  const att = new Array<number>(B * seqLen).fill(0);
-  const lab = new Array<number>(B * seqLen).fill(-100);
   const typ = new Array<number>(B * seqLen).fill(0);
-  const nsp = rows.map((r) => r.pair.label);
   rows.forEach((r, b) => {
     if (r.inputIds.length > seqLen) throw new Error(`mlm+nsp: a pair of ${r.inputIds.length} tokens exceeds seqLen ${seqLen}`);
-    for (let i = 0; i < r.inputIds.length; i++) {
-      ids[b * seqLen + i] = r.inputIds[i]!;
-      att[b * seqLen + i] = 1;
-      lab[b * seqLen + i] = r.labels[i]!;
-      typ[b * seqLen + i] = r.pair.tokenTypes[i]!;
-    }
+    r.pair.tokenTypes.forEach((t, i) => (typ[b * seqLen + i] = t));
   });
-  const shape = [B, seqLen];
   return {
-    input_ids: int64Tensor(shape, ids),
-    attention_mask: int64Tensor(shape, att),
-    labels: int64Tensor(shape, lab),
-    token_type_ids: int64Tensor(shape, typ),
-    next_sentence_label: int64Tensor([B], nsp),
+    ...collateMasked(rows, seqLen, pad),
+    token_type_ids: int64Tensor([B, seqLen], typ),
+    next_sentence_label: int64Tensor([B], rows.map((r) => r.pair.label)),
   };
 }
 
