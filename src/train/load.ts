@@ -63,6 +63,8 @@ export async function loadPretrained(dirOrRun: string, opts: { objective?: strin
   const objective = opts.objective ?? (trained && fitting.includes(trained) ? trained : fitting.sort((a, b) => headsOf(b).length - headsOf(a).length)[0]);
   if (!objective) throw new Error(`${dir}: the weights carry the heads of none of ${ck.config.model_type}'s objectives (${entry.objectives.join(', ')})`);
   if (!entry.objectives.includes(objective)) throw new Error(`--objective ${objective}: a ${ck.config.model_type} model has the objectives ${entry.objectives.join(', ')}`);
+  if (!fitting.includes(objective))
+    throw new Error(`--objective ${objective}: ${dir} has no weights for its heads (${headsOf(objective).join(', ')}); this checkpoint can be evaluated with ${fitting.join(', ') || 'none of them'}`);
   const model = entry.build(ck.config, { heads: headsOf(objective) });
   const store = storeFromWeights(model.parameters(), ck.weights, path.join(dir, 'model.safetensors'));
   const tokenizer = loadTokenizer(dir);

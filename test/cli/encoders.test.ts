@@ -79,6 +79,11 @@ for (const [arch, objective, mask] of [['bert', 'mlm+nsp', '[MASK]'], ['roberta'
     assert.ok((r.mlm_accuracy as number) > baseline + 0.15, `masked-token accuracy ${r.mlm_accuracy} vs unigram baseline ${baseline}`);
     assert.ok(Math.abs(Math.log(r.mlm_perplexity as number) - (r.mlm_loss as number)) < 1e-9);
     if (objective === 'mlm+nsp') assert.ok(typeof r.nsp_accuracy === 'number');
+    if (objective === 'mlm+nsp') {
+      const wrong = cli('eval', '--model', out, '--corpus', file, '--objective', 'span');
+      assert.notEqual(wrong.code, 0);
+      assert.match(wrong.err, /^pretrain: --objective span: .* has no weights for its heads \(mlm, sbo\); this checkpoint can be evaluated with mlm\+nsp, mlm\n$/);
+    }
     if (objective === 'span') assert.ok((r.sbo_accuracy as number) > baseline, `SBO accuracy ${r.sbo_accuracy}`);
     const fm = cli('fill-mask', '--model', out, '--json', `Alice eats ${mask} every day.`);
     assert.equal(fm.code, 0, fm.err);
