@@ -1,4 +1,4 @@
-// `pretrain finetune --task classify|tag|text2text` and `pretrain predict`. The model comes from the checkpoint's model_type
+// `pretrain finetune --task classify|tag|text2text|qa` and `pretrain predict`. The model comes from the checkpoint's model_type
 // through the registry (src/models/tasks.ts): this file knows no model by name.
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -6,12 +6,14 @@ import { nodeBackend } from '../runtime/node.js';
 import { taskHead, taskHeads } from '../models/tasks.js';
 import {
   brownGenreData, brownPosTagData, classificationAsText2Text, finetuneClassifier, finetuneTagger, finetuneText2Text, jsonlData,
-  limitExamples, limitPerLabel, loadFinetuned, taggedJsonlData, text2textJsonlData, type FinetuneCommonOptions, type FinetuneResult,
+  limitExamples, limitPerLabel, loadFinetuned, maxPositions, taggedJsonlData, text2textJsonlData, type FinetuneCommonOptions, type FinetuneResult, type Finetuned,
 } from '../train/finetune.js';
 import { intArg, numberArg } from './args.js';
 import { loadBase, resolveModelDir } from './load.js';
 import { checkOutputDir } from '../io/outdir.js';
 import { withInterrupt } from './interrupt.js';
+import { brownQaData, finetuneQa, limitQuestions, QA_DEFAULTS, squadData } from '../train/qa.js';
+import { readFileSync } from 'node:fs';
 
 interface FinetuneFlags {
   from: string;
@@ -24,6 +26,9 @@ interface FinetuneFlags {
   limit: string;
   maxLen?: string;
   maxTargetLen: string;
+  docStride: string;
+  maxAnswerLength: string;
+  nBestSize: string;
   prefix?: string;
   batchSize: string;
   epochs: string;
@@ -42,22 +47,62 @@ const TASK_DATA: Record<string, { builtin: string; format: string }> = {
   classify: { builtin: 'brown-genre', format: '"text" and "label"' },
   tag: { builtin: 'brown-pos', format: '"tokens" and "tags"' },
   text2text: { builtin: 'brown-genre', format: '"input" and "target" (or "text" and "label": classification as text)' },
+  qa: { builtin: 'brown-qa', format: 'SQuAD v1.1 JSON' },
 };
+
+interface PredictFlags {
+  model: string;
+  json: boolean;
+  maxNewTokens: string;
+  question?: string;
+  context?: string;
+  contextFile?: string;
+  maxLen?: string;
+  docStride: string;
+  maxAnswerLength: string;
+  nBestSize: string;
+}
+
+/** `predict` with a QA model: the best answer to --question in --context (or --context-file) and its score. */
+async function answerQuestion(m: Finetuned, dir: string, words: string[], f: PredictFlags): Promise<void> {
+  if (words.length) throw new Error('a question-answering model takes --question and --context (or --context-file), not a text argument');
+  if (f.question === undefined || !f.question.trim()) throw new Error(`${dir} answers questions: give --question "..."`);
+  if (f.context !== undefined && f.contextFile !== undefined) throw new Error('give --context or --context-file, not both');
+  let context = f.context;
+  if (f.contextFile !== undefined) {
+    try {
+      context = readFileSync(f.contextFile, 'utf8');
+    } catch (e) {
+      throw new Error(`--context-file ${f.contextFile}: ${(e as Error).message}`);
+    }
+  }
+  if (context === undefined || !context.trim()) throw new Error('give the text holding the answer with --context "..." or --context-file FILE');
+  const nBest = await m.answer(f.question, context, {
+    ...(f.maxLen !== undefined ? { maxLen: intArg('--max-len', f.maxLen, 2) } : {}),
+    docStride: intArg('--doc-stride', f.docStride, 0), maxAnswerLength: intArg('--max-answer-length', f.maxAnswerLength, 1), nBestSize: intArg('--n-best-size', f.nBestSize, 1),
+  });
+  const best = nBest[0]!;
+  if (f.json) console.log(JSON.stringify({ question: f.question, answer: best.text, score: best.score, probability: best.probability, start: best.start, end: best.end, nBest, model: path.resolve(dir) }));
+  else console.log(`${best.text}\n  score ${best.score.toFixed(3)} (start + end logit), probability ${(100 * best.probability).toFixed(1)}% among the ${nBest.length} best spans`);
+}
 
 export function registerFinetuneCommands(program: Command, fail: (e: unknown) => never): void {
   program
     .command('finetune')
     .description('fine-tune a pretrained model for a task: classify (a decoder\'s last token, GPT-1 style, or an encoder\'s pooled [CLS]), tag (an encoder labels each word\'s first piece) or text2text (an encoder-decoder, T5, writes a target text; classification as the label word), gradients through the whole model')
     .requiredOption('--from <dir>', 'pretrained checkpoint folder, or a run folder (its newest checkpoint)')
-    .option('--task <task>', 'classify (sequence classification), tag (token classification: part-of-speech, NER) or text2text (T5: input text -> target text); which the model offers depends on its model_type; classify on a T5 runs text2text with the label word as the target', 'classify')
-    .option('--data <spec>', 'classify: brown-genre (Brown genres, bundled) or a JSONL file with "text" and "label"; tag: brown-pos (Brown part-of-speech as the 12 universal tags, bundled) or a JSONL file with "tokens" and "tags"; text2text: brown-genre ("genre: <text>" -> the genre word) or a JSONL file with "input" and "target" (or "text" and "label") (default: brown-genre / brown-pos / brown-genre)')
-    .option('--eval <spec>', 'JSONL evaluation data (default: every 10th example of --data is held out)')
+    .option('--task <task>', 'classify (sequence classification), tag (token classification: part-of-speech, NER), text2text (T5: input text -> target text) or qa (extractive question answering, encoders: SQuAD v1.1); which the model offers depends on its model_type; classify on a T5 runs text2text with the label word as the target', 'classify')
+    .option('--data <spec>', 'classify: brown-genre (Brown genres, bundled) or a JSONL file with "text" and "label"; tag: brown-pos (Brown part-of-speech as the 12 universal tags, bundled) or a JSONL file with "tokens" and "tags"; text2text: brown-genre ("genre: <text>" -> the genre word) or a JSONL file with "input" and "target" (or "text" and "label"); qa: brown-qa (cloze questions on Brown documents, bundled) or a SQuAD v1.1 JSON file (default: brown-genre / brown-pos / brown-genre / brown-qa)')
+    .option('--eval <spec>', 'JSONL evaluation data, SQuAD JSON for qa (default: every 10th example of --data is held out; qa: every 10th paragraph)')
     .option('--out <dir>', 'run folder for the fine-tuned checkpoint', 'runs/finetune')
     .option('--scratch', 'same architecture, random initialisation (the baseline)', false)
     .option('--per-label <n>', 'classify: use at most n training examples per label (few labels); 0 = all', '0')
     .option('--limit <n>', 'use at most n training examples (sentences for tag), chosen by a seeded shuffle; 0 = all', '0')
-    .option('--max-len <n>', 'tokens per example (text2text: per input), special tokens or EOS included (default: 64 for classify, 128 for tag and text2text)')
+    .option('--max-len <n>', 'tokens per example (text2text: per input; qa: per question/context window, run_qa.py\'s --max_seq_length), special tokens or EOS included (default: 64 for classify, 128 for tag and text2text, 384 for qa or the model\'s positions if fewer)')
     .option('--max-target-len <n>', 'text2text: target tokens per example, EOS included (longer targets are cut; also the generation limit when scoring)', '32')
+    .option('--doc-stride <n>', `qa: tokens shared by consecutive windows of a long context (run_qa.py's --doc_stride)`, String(QA_DEFAULTS.docStride))
+    .option('--max-answer-length <n>', `qa: longest answer in tokens (run_qa.py's --max_answer_length)`, String(QA_DEFAULTS.maxAnswerLength))
+    .option('--n-best-size <n>', `qa: start and end candidates per window (run_qa.py's --n_best_size)`, String(QA_DEFAULTS.nBestSize))
     .option('--prefix <word>', 'text2text on classification data: the input is "<word>: <text>" (default: genre for brown-genre, classify for a JSONL file; "" = none)')
     .option('--batch-size <n>', 'examples per batch', '16')
     .option('--epochs <n>', 'passes over the training examples (GPT-1: 3)', '3')
@@ -78,7 +123,7 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
         const offered = taskHeads(base.hf.model_type);
         const mapped = f.task === 'classify' && !offered.classify && offered.text2text !== undefined;
         if (mapped) console.error(`note: ${base.hf.model_type} classifies as text-to-text (the label word is the target): running --task text2text`);
-        const task = (mapped ? 'text2text' : f.task) as 'classify' | 'tag' | 'text2text';
+        const task = (mapped ? 'text2text' : f.task) as 'classify' | 'tag' | 'text2text' | 'qa';
         const head = taskHead(base.hf.model_type, task);
         const seed = intArg('--seed', f.seed, 0);
         const perLabel = intArg('--per-label', f.perLabel, 0);
@@ -87,14 +132,14 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
         const data = f.data ?? TASK_DATA[task]!.builtin;
         for (const [t, d] of Object.entries(TASK_DATA))
           if (t !== task && data === d.builtin && d.builtin !== TASK_DATA[task]!.builtin) throw new Error(`--data ${data} is for --task ${t}; --task ${task} takes ${TASK_DATA[task]!.builtin} or a JSONL file with ${TASK_DATA[task]!.format}`);
-        if (task === 'tag' && perLabel > 0) throw new Error('--per-label applies to --task classify (a sentence has many tags); use --limit for --task tag');
+        if ((task === 'tag' || task === 'qa') && perLabel > 0) throw new Error(`--per-label applies to --task classify; use --limit for --task ${task}`);
         if (head.framing !== 'eos' && auxLm > 0) throw new Error(`--aux-lm applies to decoders; ${base.hf.model_type} is fine-tuned without an LM loss`);
         if (task !== 'text2text' && f.prefix !== undefined) throw new Error('--prefix applies to --task text2text');
         const decoder = head.framing === 'eos';
         const seq2seq = head.framing === 'seq2seq';
         const common: FinetuneCommonOptions = {
           backend: nodeBackend, base: { hf: base.hf, store: base.store, tokenizer: base.tokenizer, tokenizerDir: base.dir },
-          scratch: f.scratch, out: f.out, maxLen: intArg('--max-len', f.maxLen ?? (task === 'classify' ? '64' : '128'), 2),
+          scratch: f.scratch, out: f.out, maxLen: intArg('--max-len', f.maxLen ?? (task === 'classify' ? '64' : task === 'qa' ? String(Math.min(QA_DEFAULTS.maxLen, maxPositions(base.hf, head))) : '128'), 2),
           batchSize: intArg('--batch-size', f.batchSize, 1), epochs: numberArg('--epochs', f.epochs),
           lr: numberArg('--lr', f.lr ?? (decoder ? '6.25e-5' : seq2seq ? '3e-4' : '5e-5')), warmupFraction: numberArg('--warmup', f.warmup ?? (decoder ? '0.002' : '0.1')),
           weightDecay: numberArg('--weight-decay', f.weightDecay), gradClip: numberArg('--grad-clip', f.gradClip),
@@ -102,7 +147,13 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
         };
         let r: FinetuneResult;
         let labels: string[];
-        if (task === 'text2text') {
+        if (task === 'qa') {
+          const d = data === 'brown-qa' ? brownQaData({ seed }) : await squadData(data, f.eval);
+          d.train = limitQuestions(d.train, limit, seed);
+          labels = [];
+          const qa = { docStride: intArg('--doc-stride', f.docStride, 0), maxAnswerLength: intArg('--max-answer-length', f.maxAnswerLength, 1), nBestSize: intArg('--n-best-size', f.nBestSize, 1) };
+          r = await withInterrupt((signal) => finetuneQa({ ...common, ...qa, data: d, signal }));
+        } else if (task === 'text2text') {
           const prefix = f.prefix ?? (data === 'brown-genre' ? 'genre' : 'classify');
           const d = data === 'brown-genre' ? classificationAsText2Text(brownGenreData({ seed }), prefix) : await text2textJsonlData(data, f.eval, prefix);
           if (perLabel > 0) {
@@ -132,7 +183,10 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
           process.exitCode = 130;
         } else if (r.stoppedBy === 'nonfinite') process.exitCode = 2;
         if (f.json) console.log(JSON.stringify({ ...summary, macroF1: Number.isNaN(r.macroF1) ? null : r.macroF1, task, labels, scratch: f.scratch }));
-        else if (task === 'text2text') {
+        else if (task === 'qa') {
+          console.log(`exact match ${(100 * (r.exactMatch ?? 0)).toFixed(1)}%, F1 ${(100 * (r.f1 ?? 0)).toFixed(1)}% on ${r.evalExamples} held-out questions (${r.trainExamples} training questions, ${r.steps}${r.steps < r.plannedSteps ? ` of ${r.plannedSteps}` : ''} steps${f.scratch ? ', from scratch' : ''}) -> ${r.dir}`);
+          for (const x of r.samples ?? []) console.log(`  ${JSON.stringify(x.input.length > 60 ? `${x.input.slice(0, 57)}...` : x.input)} -> ${JSON.stringify(x.output)} (gold ${JSON.stringify(x.target)})`);
+        } else if (task === 'text2text') {
           const scores = labels.length
             ? `accuracy ${(100 * r.accuracy).toFixed(1)}%, macro-F1 ${(100 * r.macroF1).toFixed(1)}% (${(100 * (r.validLabels ?? 0)).toFixed(1)}% of generations are labels), exact match ${(100 * (r.exactMatch ?? 0)).toFixed(1)}%`
             : `exact match ${(100 * (r.exactMatch ?? 0)).toFixed(1)}%`;
@@ -148,15 +202,28 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
 
   program
     .command('predict')
-    .description('label a text with a fine-tuned classifier (the class probabilities), tag its words with a fine-tuned tagger, or generate the output text of a text-to-text model (T5)')
+    .description('label a text with a fine-tuned classifier (the class probabilities), tag its words with a fine-tuned tagger, generate the output text of a text-to-text model (T5), or answer a question about a context with a QA model')
     .requiredOption('--model <dir>', 'fine-tuned checkpoint folder, or its run folder')
     .option('--max-new-tokens <n>', 'text2text: the most tokens to generate', '32')
-    .option('--json', 'print one JSON object instead of prose: {text, label, probabilities}, {tokens, tags} or {input, output}', false)
-    .argument('<text...>', 'the text to classify or to transform, or the words to tag (split on whitespace)')
-    .action(async (words: string[], f: { model: string; json: boolean; maxNewTokens: string }) => {
+    .option('--question <text>', 'qa: the question')
+    .option('--context <text>', 'qa: the text holding the answer')
+    .option('--context-file <file>', 'qa: read the context from a UTF-8 text file')
+    .option('--max-len <n>', 'qa: tokens per question/context window (default: 384, or the model\'s positions if fewer)')
+    .option('--doc-stride <n>', 'qa: tokens shared by consecutive windows', String(QA_DEFAULTS.docStride))
+    .option('--max-answer-length <n>', 'qa: longest answer in tokens', String(QA_DEFAULTS.maxAnswerLength))
+    .option('--n-best-size <n>', 'qa: start and end candidates per window, and the answers --json lists', String(QA_DEFAULTS.nBestSize))
+    .option('--json', 'print one JSON object instead of prose: {text, label, probabilities}, {tokens, tags}, {input, output} or {question, answer, score, probability, start, end, nBest}', false)
+    .argument('[text...]', 'the text to classify or to transform, or the words to tag (split on whitespace)')
+    .action(async (words: string[], f: PredictFlags) => {
       try {
         const dir = await resolveModelDir(f.model);
         const m = await loadFinetuned(nodeBackend, dir);
+        const qaFlag = f.question !== undefined ? '--question' : f.context !== undefined ? '--context' : f.contextFile !== undefined ? '--context-file' : undefined;
+        if (m.task !== 'qa' && qaFlag) throw new Error(`${qaFlag} applies to a question-answering model; ${dir} is a ${m.architecture} (task ${m.task})`);
+        if (m.task === 'qa') {
+          await answerQuestion(m, dir, words, f);
+          return;
+        }
         if (m.task === 'text2text') {
           const input = words.join(' ');
           if (!input.trim()) throw new Error('<text> is empty: give the input text after the flags');

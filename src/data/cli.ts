@@ -1,6 +1,6 @@
 /**
  * CLI commands that need the data layer: `pretrain tokenizer train|encode`
- * (training reads a corpus) and `pretrain data shards|show`.
+ * (training reads a corpus) and `pretrain data shards|show|squad`.
  */
 import type { Command } from 'commander';
 import { defineTokenizerCommands, corpusError, loadTokenizerArg, type Print } from '../tokenizers/cli.js';
@@ -9,6 +9,8 @@ import { corpusSentences, readCorpus } from './corpus.js';
 import { buildShards } from './shards.js';
 import { brownDocuments } from './brown.js';
 import { DataError } from './errors.js';
+import { brownQa, squadJson } from './squad.js';
+import { writeFileAtomic } from '../io/files.js';
 
 /** Adds `tokenizer train` and `tokenizer encode`, with the corpus reader of src/data. */
 export function registerTokenizerCommands(program: Command, print?: Print): void {
@@ -23,7 +25,14 @@ interface ShardFlags {
   force: boolean;
 }
 
-/** Adds `data shards` (tokenise a corpus once, cached) and `data show` (corpus summary). */
+/** A whole number >= min from a flag, or an error naming the flag. */
+function count(flag: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new DataError(`${flag} ${v}: expected a whole number >= ${min}`);
+  return n;
+}
+
+/** Adds `data shards` (tokenise a corpus once, cached), `data show` (corpus summary) and `data squad` (brown-qa as SQuAD JSON). */
 export function registerDataCommands(program: Command, print: Print = (t) => void process.stdout.write(t)): void {
   const data = program.command('data').description('corpora and token shards');
   data
@@ -79,5 +88,19 @@ export function registerDataCommands(program: Command, print: Print = (t) => voi
         }
         for (const [g, r] of table) print(`  ${g.padEnd(16)} train ${r['train']}  validation ${r['validation']}  test ${r['test']}\n`);
       }
+    });
+  data
+    .command('squad')
+    .description('write the bundled brown-qa questions (cloze questions on Brown documents, as `finetune --task qa --data brown-qa` builds them) as a SQuAD v1.1 JSON file')
+    .argument('<out>', 'the JSON file to write')
+    .option('--split <split>', 'the Brown documents the questions come from: train, validation or test', 'validation')
+    .option('--n <n>', 'at most n questions, chosen by a seeded shuffle; 0 = all', '0')
+    .option('--sentences <k>', 'consecutive sentences per context', '3')
+    .option('--seed <n>', 'seed of the question choice', '0')
+    .action(async (out: string, f: { split: string; n: string; sentences: string; seed: string }) => {
+      if (f.split !== 'train' && f.split !== 'validation' && f.split !== 'test') throw new DataError(`--split ${f.split}: expected train, validation or test`);
+      const xs = brownQa(f.split, { n: count('--n', f.n, 0), sentences: count('--sentences', f.sentences, 1), seed: count('--seed', f.seed, 0) });
+      await writeFileAtomic(out, `${JSON.stringify(squadJson(xs))}\n`);
+      print(`${out}: ${xs.length} questions on ${new Set(xs.map((x) => x.context)).size} contexts from Brown's ${f.split} documents\n`);
     });
 }

@@ -15,15 +15,29 @@ function surface(tok: string): string {
 }
 
 export function detokenize(tokens: readonly string[]): string {
+  return detokenizeSpans(tokens).text;
+}
+
+/**
+ * The detokenised text and where each token landed in it: [start, end) character offsets, [at, at] for a token
+ * that left no trace (empty, or a period folded into an abbreviation's).
+ */
+export function detokenizeSpans(tokens: readonly string[]): { text: string; spans: Array<[number, number]> } {
   let out = '';
   let noSpaceNext = true;
+  const spans: Array<[number, number]> = [];
   for (const tok of tokens) {
-    if (!tok) continue;
     // "Jr./np ./." would read "Jr.." : the abbreviation's period ends the sentence.
-    if (tok === '.' && out.endsWith('.') && !out.endsWith('..')) continue;
+    if (!tok || (tok === '.' && out.endsWith('.') && !out.endsWith('..'))) {
+      spans.push([out.length, out.length]);
+      continue;
+    }
     const glue = noSpaceNext || NO_SPACE_BEFORE.has(tok) || /^[.,;:!?]+$/.test(tok);
-    out += (glue ? '' : ' ') + surface(tok);
+    out += glue ? '' : ' ';
+    const start = out.length;
+    out += surface(tok);
+    spans.push([start, out.length]);
     noSpaceNext = NO_SPACE_AFTER.has(tok);
   }
-  return out;
+  return { text: out, spans };
 }

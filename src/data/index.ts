@@ -2,7 +2,7 @@ export * from './types.js';
 export { DataError } from './errors.js';
 export { Rng, roundHalfEven, type RngState } from './rng.js';
 export { splitSentences, DEFAULT_ABBREVIATIONS, type SplitOptions } from './sentences.js';
-export { detokenize } from './detok.js';
+export { detokenize, detokenizeSpans } from './detok.js';
 export { splitGenre } from './brown-split.js';
 export { loadBrown, brownDocuments, parseBrownFile, brownDir } from './brown.js';
 export {

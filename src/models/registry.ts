@@ -145,12 +145,13 @@ export function headLoss(head: string, logits: Tensor, labels: Tensor): { loss: 
 // ---- fine-tuning heads ----
 
 /**
- * What `finetune --task` trains: sequence classification, token classification (tagging), or text-to-text (an
+ * What `finetune --task` trains: sequence classification, token classification (tagging), text-to-text (an
  * encoder-decoder generates a target text from an input text, T5 style; classification is text-to-text with the
- * label word as the target).
+ * label word as the target), or extractive question answering (start and end logits over a question/context
+ * pair, SQuAD style).
  */
-export type FinetuneTask = 'classify' | 'tag' | 'text2text';
-export const FINETUNE_TASKS: readonly FinetuneTask[] = ['classify', 'tag', 'text2text'];
+export type FinetuneTask = 'classify' | 'tag' | 'text2text' | 'qa';
+export const FINETUNE_TASKS: readonly FinetuneTask[] = ['classify', 'tag', 'text2text', 'qa'];
 
 /** The graph inputs of a fine-tuning model: int64 [B, T] each. */
 export interface TaskInputs {
@@ -165,11 +166,14 @@ export interface TaskInputs {
 /** A model with a task head, under Hugging Face's parameter names (BertForTokenClassification, ...). */
 export interface TaskModel {
   parameters(): ParamSpec[];
-  /** Class logits: [B, numLabels] for 'classify', [B, T, numLabels] for 'tag', [B, Td, vocab] for 'text2text'. */
+  /**
+   * Class logits: [B, numLabels] for 'classify', [B, T, numLabels] for 'tag', [B, Td, vocab] for 'text2text',
+   * [B, T, 2] (start, end) for 'qa'.
+   */
   forward(ctx: Ctx, inputs: TaskInputs): Tensor;
   /**
    * The training loss: mean cross-entropy against labels [B] ('classify'), [B, T] ('tag', -100 = ignored) or the
-   * target tokens [B, Td] ('text2text', -100 = padding).
+   * target tokens [B, Td] ('text2text', -100 = padding), or the answer's start and end tokens [B, 2] ('qa').
    */
   loss(ctx: Ctx, inputs: TaskInputs, labels: Tensor): Tensor;
   /** 'seq2seq' heads: the encoder-decoder that generates (evaluation and `predict` decode greedily with it). */
@@ -186,11 +190,11 @@ export interface TaskHead {
    * then EOS into the encoder, the target text then EOS out of the decoder (T5).
    */
   readonly framing: 'template' | 'eos' | 'seq2seq';
-  /** Whether the model reads token_type_ids (fed as zeros: one segment). */
+  /** Whether the model reads token_type_ids (zeros for one text; a pair's template sets them for 'qa'). */
   readonly tokenTypes: boolean;
   /**
    * The task model for a config; `dropout` overrides the config's rates, `auxLm` weighs a decoder's auxiliary LM
-   * loss. `numLabels` is 0 for 'seq2seq' heads (the vocabulary is the output).
+   * loss. `numLabels` is 0 for 'seq2seq' heads (the vocabulary is the output) and 'qa' heads (start and end).
    */
   build(hf: HfConfig, numLabels: number, opts?: { dropout?: number; auxLm?: number }): TaskModel;
 }

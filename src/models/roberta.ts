@@ -10,7 +10,7 @@ import * as F from '../graph/index.js';
 import { parseRobertaConfig, type HfConfig, type HfRobertaConfig } from '../io/hf-config.js';
 import { Ctx, Linear, Module } from '../nn/index.js';
 import {
-  BertForQuestionAnswering, BertForTokenClassification, BertModel, MaskedLMHead, SpanBoundaryHead, bertConfigFromHf,
+  BertForQuestionAnswering, BertForTokenClassification, spanTaskModel, BertModel, MaskedLMHead, SpanBoundaryHead, bertConfigFromHf,
   bertHfFields, bertSizeConfig, firstToken, mlmLoss, sboLoss, sumHeads, withDropout, type BertConfig,
   type EncoderInputs, type EncoderOutputs,
 } from './bert.js';
@@ -201,6 +201,13 @@ registerModel({
       build: (hf, numLabels, opts = {}) => {
         const c = robertaConfigFromHf(asRoberta(hf));
         return new RobertaForTokenClassification({ ...c, ...withDropout(c, opts.dropout) }, numLabels);
+      },
+    },
+    qa: {
+      architecture: 'RobertaForQuestionAnswering', framing: 'template', tokenTypes: false,
+      build: (hf, _numLabels, opts = {}) => {
+        const c = robertaConfigFromHf(asRoberta(hf));
+        return spanTaskModel(new RobertaForQuestionAnswering({ ...c, ...withDropout(c, opts.dropout) }));
       },
     },
   },

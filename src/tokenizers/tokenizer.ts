@@ -84,11 +84,33 @@ export class TokenizerError extends Error {
   override name = 'TokenizerError';
 }
 
-function toEncoding(e: NativeEncoding): Encoding {
+/**
+ * code point index -> UTF-16 index of `text`, or undefined when the two agree (no character outside the BMP).
+ * The native tokenizer counts offsets in code points; JS strings index UTF-16 units.
+ */
+function utf16Index(text: string): Int32Array | undefined {
+  if (!/[\uD800-\uDFFF]/.test(text)) return undefined;
+  const map: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    map.push(i);
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) i++;
+  }
+  map.push(text.length);
+  return Int32Array.from(map);
+}
+
+/** `texts`: the sequence (and the pair's second one) encoded, to turn code-point offsets into UTF-16 ones. */
+function toEncoding(e: NativeEncoding, texts: readonly string[]): Encoding {
+  const maps = texts.map(utf16Index);
+  const seq = maps.some((m) => m) ? e.getSequenceIds() : [];
   return {
     ids: e.getIds(),
     tokens: e.getTokens(),
-    offsets: e.getOffsets().map((o) => [o[0]!, o[1]!] as [number, number]),
+    offsets: e.getOffsets().map((o, i) => {
+      const m = maps[seq[i] ?? 0];
+      return (m ? [m[o[0]!] ?? o[0]!, m[o[1]!] ?? o[1]!] : [o[0]!, o[1]!]) as [number, number];
+    }),
     wordIds: e.getWordIds().map((w) => (w === undefined || w === null ? null : w)),
     typeIds: e.getTypeIds(),
     specialTokensMask: e.getSpecialTokensMask(),
@@ -231,13 +253,13 @@ class NativeBackedTokenizer implements Tokenizer {
 
   async encode(text: string, options: EncodeOptions = {}): Promise<Encoding> {
     const e = await this.native.encode(text, options.pair ?? null, { addSpecialTokens: options.addSpecialTokens ?? true });
-    return toEncoding(e);
+    return toEncoding(e, options.pair === undefined ? [text] : [text, options.pair]);
   }
 
   async encodeBatch(texts: string[], options: EncodeOptions = {}): Promise<Encoding[]> {
     if (options.pair !== undefined) throw new TokenizerError('encodeBatch: pair is not supported; use encode');
     const es = await this.native.encodeBatch(texts, { addSpecialTokens: options.addSpecialTokens ?? true });
-    return es.map(toEncoding);
+    return es.map((e, i) => toEncoding(e, [texts[i]!]));
   }
 
   async encodeIdsBatch(texts: string[]): Promise<number[][]> {

@@ -31,6 +31,8 @@ import {
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { accuracy, macroF1, tokenClassificationScores } from './metrics.js';
 import { Trainer, type TrainResult } from './trainer.js';
+import { QA_DEFAULTS, QaPredictor, type QaSettings } from './qa-predict.js';
+import type { QaAnswer } from '../data/qa-features.js';
 import { weightsOf } from './pretrain.js';
 
 export interface Example {
@@ -250,8 +252,13 @@ export interface FinetuneResult {
   evalExamples: number;
   /** Tagging: the held-out words scored (words cut by maxLen are not). */
   evalWords?: number;
-  /** Text2text: the share of held-out examples whose greedy generation equals the target (whitespace-trimmed). */
+  /**
+   * Text2text: the share of held-out examples whose greedy generation equals the target (whitespace-trimmed).
+   * QA: SQuAD exact match (also `accuracy`).
+   */
   exactMatch?: number;
+  /** QA: SQuAD token F1 (the primary metric), a fraction 0..1 like every score here. */
+  f1?: number;
   /** Text2text classification: the share of generations that are one of the labels. */
   validLabels?: number;
   /** Text2text: the first few held-out inputs, targets and generations. */
@@ -268,16 +275,18 @@ export interface FinetuneResult {
   architecture: string;
 }
 
-/** Encoded examples: rows of maxLen ids, masks, and `width` labels per row (1: classify; maxLen: tag). */
-interface Encoded {
+/** Encoded examples: rows of maxLen ids, masks, and `width` labels per row (1: classify; maxLen: tag; 2: qa). */
+export interface Encoded {
   rows: number;
   width: number;
   ids: Int32Array;
   mask: Int32Array;
   y: Int32Array;
+  /** Segment ids (a question/context pair); zeros when absent. */
+  types?: Int32Array;
 }
 
-function padId(tok: Tokenizer, hf: HfConfig, fallback?: number): number {
+export function padId(tok: Tokenizer, hf: HfConfig, fallback?: number): number {
   return tok.specialIds.pad ?? hf.pad_token_id ?? fallback ?? 0;
 }
 
@@ -296,7 +305,7 @@ async function frameTexts(tok: Tokenizer, hf: HfConfig, head: TaskHead, texts: s
   return (await encodeWithSpecials(tok, texts)).map((e) => keptPositions(e, maxLen).map((j) => e.ids[j]!));
 }
 
-function packRows(rows: number[][], maxLen: number, pad: number): Pick<Encoded, 'rows' | 'ids' | 'mask'> {
+export function packRows(rows: number[][], maxLen: number, pad: number): Pick<Encoded, 'rows' | 'ids' | 'mask'> {
   const ids = new Int32Array(rows.length * maxLen).fill(pad);
   const mask = new Int32Array(rows.length * maxLen);
   rows.forEach((r, i) => {
@@ -319,14 +328,16 @@ async function encodeTagging(tok: Tokenizer, xs: TaggedSentence[], labels: strin
   return { ...packRows(aligned.map((a) => a.ids), maxLen, pad), width: maxLen, y };
 }
 
-function batchOf(d: Encoded, rows: number[], maxLen: number, tokenTypes: boolean): Batch {
+export function batchOf(d: Encoded, rows: number[], maxLen: number, tokenTypes: boolean): Batch {
   const ids = new BigInt64Array(rows.length * maxLen);
   const mask = new BigInt64Array(rows.length * maxLen);
   const y = new BigInt64Array(rows.length * d.width);
+  const types = new BigInt64Array(rows.length * maxLen);
   rows.forEach((r, i) => {
     for (let t = 0; t < maxLen; t++) {
       ids[i * maxLen + t] = BigInt(d.ids[r * maxLen + t]!);
       mask[i * maxLen + t] = BigInt(d.mask[r * maxLen + t]!);
+      if (d.types) types[i * maxLen + t] = BigInt(d.types[r * maxLen + t]!);
     }
     for (let k = 0; k < d.width; k++) y[i * d.width + k] = BigInt(d.y[r * d.width + k]!);
   });
@@ -336,12 +347,12 @@ function batchOf(d: Encoded, rows: number[], maxLen: number, tokenTypes: boolean
     attention_mask: { dtype: 'int64', shape, data: mask },
     labels: { dtype: 'int64', shape: d.width === 1 ? [rows.length] : [rows.length, d.width], data: y },
   };
-  if (tokenTypes) b['token_type_ids'] = { dtype: 'int64', shape, data: new BigInt64Array(rows.length * maxLen) };
+  if (tokenTypes) b['token_type_ids'] = { dtype: 'int64', shape, data: types };
   return b;
 }
 
 /** The graph inputs of a task model: ids, mask, token types where the head reads them. */
-function taskInputs(g: Graph, head: TaskHead, b: number | string, t: number | string): TaskInputs {
+export function taskInputs(g: Graph, head: TaskHead, b: number | string, t: number | string): TaskInputs {
   return {
     inputIds: g.input('input_ids', 'int64', [b, t]),
     attentionMask: g.input('attention_mask', 'int64', [b, t]),
@@ -360,7 +371,7 @@ function initTaskStore(model: TaskModel, base: FinetuneBase, scratch: boolean, s
 }
 
 /** A trained task model, its parameters and the encoded evaluation data. */
-interface Trained {
+export interface Trained {
   model: TaskModel;
   store: ParameterStore;
   head: TaskHead;
@@ -379,7 +390,7 @@ interface Trained {
  * task class and, with labels, id2label/label2id). Every task goes through here; only the encoding and the
  * scoring afterwards (argmax, or generation) differ.
  */
-async function trainTask(o: FinetuneCommonOptions, task: FinetuneTask, labels: string[], examples: number,
+export async function trainTask(o: FinetuneCommonOptions, task: FinetuneTask, labels: string[], examples: number,
   encodeSet: (head: TaskHead, pad: number) => Promise<{ train: Encoded; ev: Encoded }>, auxLm = 0): Promise<Trained> {
   if (examples === 0) throw new Error('no training examples');
   const { maxLen } = o;
@@ -567,6 +578,8 @@ export interface Finetuned {
   tag(words: string[]): Promise<string[]>;
   /** Text2text: the greedy generation for one input (special tokens skipped). */
   generate(text: string, opts?: { maxNewTokens?: number }): Promise<string>;
+  /** QA: the n best answers to a question about a context, best first (run_qa.py's defaults unless given). */
+  answer(question: string, context: string, opts?: Partial<QaSettings>): Promise<QaAnswer[]>;
 }
 
 /**
@@ -580,12 +593,13 @@ export async function loadFinetuned(backend: Backend, dir: string): Promise<Fine
   const arch = hf.architectures?.[0];
   const found = heads.find(([, h]) => h.architecture === arch) ?? (arch === undefined && heads.length === 1 ? heads[0] : undefined);
   const id2label = hf.id2label;
-  if (!id2label && found?.[1].framing !== 'seq2seq')
+  if (!id2label && found?.[1].framing !== 'seq2seq' && found?.[0] !== 'qa')
     throw new Error(`${dir}/config.json has no id2label: not a fine-tuned classifier or tagger (use \`pretrain generate\` for a language model)`);
   const labels = id2label ? Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!) : [];
   if (!found) throw new Error(`${dir}/config.json: architectures ${JSON.stringify(hf.architectures ?? [])} is none of the fine-tuning heads of ${hf.model_type} (${heads.map(([, h]) => h.architecture).join(', ') || 'none'})`);
   const [task, head] = found;
   if (head.framing === 'seq2seq') return loadText2Text(backend, dir, hf, head, ck.weights);
+  if (task === 'qa') return loadQa(backend, dir, hf, head, ck.weights);
   const model = head.build(hf, labels.length);
   const store = storeFromWeights(model.parameters(), ck.weights, `${dir}/model.safetensors`);
   const tok = loadTokenizer(dir);
@@ -621,6 +635,30 @@ export async function loadFinetuned(backend: Backend, dir: string): Promise<Fine
     generate: async () => {
       throw new Error(`${dir} is a ${head.architecture} (task ${task}), not a text-to-text model`);
     },
+    answer: async () => {
+      throw new Error(`${dir} is a ${head.architecture} (task ${task}), not a question-answering model`);
+    },
+  };
+}
+
+/** A QA checkpoint: `answer` runs its windows through the start/end head and post-processes them. */
+async function loadQa(backend: Backend, dir: string, hf: HfConfig, head: TaskHead, weights: Parameters<typeof storeFromWeights>[1]): Promise<Finetuned> {
+  const model = head.build(hf, 0);
+  const store = storeFromWeights(model.parameters(), weights, `${dir}/model.safetensors`);
+  const tok = loadTokenizer(dir);
+  const predictor = await QaPredictor.create(backend, model, store, head, tok, padId(tok, hf));
+  const maxLen = maxPositions(hf, head);
+  const wrong = (what: string) => async (): Promise<never> => {
+    throw new Error(`${dir} is a ${head.architecture} (task qa): it answers questions about a context, it does not ${what}`);
+  };
+  return {
+    task: 'qa', architecture: head.architecture, labels: [], dir,
+    classify: wrong('classify'), tag: wrong('tag'), generate: wrong('generate text'),
+    answer: async (question, context, opts = {}) => {
+      const s = { ...QA_DEFAULTS, ...opts };
+      const [answers] = await predictor.answer([{ question, context }], { ...s, maxLen: Math.min(s.maxLen, maxLen) });
+      return answers!;
+    },
   };
 }
 
@@ -637,7 +675,7 @@ async function loadText2Text(backend: Backend, dir: string, hf: HfConfig, head: 
   };
   return {
     task: 'text2text', architecture: head.architecture, labels: [], dir,
-    classify: wrong('classify'), tag: wrong('tag'),
+    classify: wrong('classify'), tag: wrong('tag'), answer: wrong('answer questions'),
     generate: async (text, opts = {}) => {
       const [ids] = await tok.encodeIdsBatch([text]);
       const [out] = await generateTexts(gen, tok, hf, [[...ids!.slice(0, 511), eosId(tok, hf)]], opts.maxNewTokens ?? 32, pad);
@@ -650,7 +688,7 @@ async function loadText2Text(backend: Backend, dir: string, hf: HfConfig, head: 
  * The longest input to feed a config's model: its position table, less two rows for a template head (RoBERTa's
  * table reserves padding_idx + 1 rows; BERT merely loses two positions).
  */
-function maxPositions(hf: HfConfig, head: TaskHead): number {
+export function maxPositions(hf: HfConfig, head: TaskHead): number {
   const o = hf as unknown as Record<string, unknown>;
   const n = [o['max_position_embeddings'], o['n_positions']].find((v): v is number => typeof v === 'number') ?? 512;
   return head.framing === 'template' ? n - 2 : n;

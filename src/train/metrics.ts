@@ -111,3 +111,59 @@ export function tokenClassificationScores(yTrue: ArrayLike<number>, yPred: Array
   }
   return { accuracy: accuracy(t, p), macroF1: macroF1(t, p), count: t.length };
 }
+
+// ---- extractive QA: the official SQuAD v1.1 evaluation script (evaluate-v1.1.py) ----
+
+/** string.punctuation: Python's ASCII punctuation, the only characters the script removes. */
+const SQUAD_PUNCTUATION = new Set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~');
+
+/** normalize_answer: lower case, punctuation removed, the articles a/an/the removed, whitespace collapsed. */
+export function squadNormalize(s: string): string {
+  const noPunct = [...s.toLowerCase()].filter((c) => !SQUAD_PUNCTUATION.has(c)).join('');
+  // Python's \b on str is Unicode-aware: a word character is a letter, a digit or "_".
+  const noArticles = noPunct.replace(/(?<![\p{L}\p{N}_])(a|an|the)(?![\p{L}\p{N}_])/gu, ' ');
+  return noArticles.split(/\s+/u).filter(Boolean).join(' ');
+}
+
+/** exact_match_score: 1 when the normalised answers are equal, else 0. */
+export function squadExactMatch(prediction: string, truth: string): number {
+  return squadNormalize(prediction) === squadNormalize(truth) ? 1 : 0;
+}
+
+/** f1_score: the F1 of the bags of normalised tokens (0 when they share none). */
+export function squadF1(prediction: string, truth: string): number {
+  const p = squadNormalize(prediction).split(' ').filter(Boolean);
+  const t = squadNormalize(truth).split(' ').filter(Boolean);
+  const counts = new Map<string, number>();
+  for (const w of t) counts.set(w, (counts.get(w) ?? 0) + 1);
+  let same = 0;
+  for (const w of p) {
+    const c = counts.get(w) ?? 0;
+    if (c > 0) {
+      same++;
+      counts.set(w, c - 1);
+    }
+  }
+  if (same === 0) return 0;
+  const precision = same / p.length;
+  const recall = same / t.length;
+  return (2 * precision * recall) / (precision + recall);
+}
+
+/**
+ * The script's scores over questions: each prediction against its best-matching gold answer
+ * (metric_max_over_ground_truths), averaged. Fractions 0..1 like every metric here (the script prints x100).
+ */
+export function squadScores(predictions: readonly string[], golds: readonly (readonly string[])[]): { exactMatch: number; f1: number; count: number } {
+  if (predictions.length !== golds.length) throw new Error(`squadScores: ${predictions.length} predictions but ${golds.length} questions`);
+  if (!predictions.length) return { exactMatch: NaN, f1: NaN, count: 0 };
+  let em = 0;
+  let f1 = 0;
+  predictions.forEach((p, i) => {
+    const g = golds[i]!;
+    if (!g.length) throw new Error(`squadScores: question ${i} has no gold answer`);
+    em += Math.max(...g.map((t) => squadExactMatch(p, t)));
+    f1 += Math.max(...g.map((t) => squadF1(p, t)));
+  });
+  return { exactMatch: em / predictions.length, f1: f1 / predictions.length, count: predictions.length };
+}

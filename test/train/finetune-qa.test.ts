@@ -1,0 +1,89 @@
+// Extractive QA fine-tuning through the library: a tiny BERT learns crafted questions (the loss falls, exact match
+// rises well above the untrained model's), saves a BertForQuestionAnswering checkpoint that loadFinetuned answers
+// with, and a tiny RoBERTa trains through its own registry head.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import '../../src/models/index.js';
+import { getModel } from '../../src/models/registry.js';
+import { taskHead } from '../../src/models/tasks.js';
+import { nodeBackend } from '../../src/runtime/node.js';
+import { saveTokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
+import { loadFinetuned } from '../../src/train/finetune.js';
+import { finetuneQa, type QaData } from '../../src/train/qa.js';
+import type { SquadExample } from '../../src/data/squad.js';
+import { tempDir } from '../tokenizers/helpers.js';
+
+const ANIMALS = ['cat', 'dog', 'bird', 'fish', 'horse', 'mouse', 'goat', 'sheep'];
+const COLOURS = ['red', 'blue', 'green', 'yellow', 'black', 'white', 'brown', 'pink'];
+
+/** Contexts of three "The <animal> is <colour>." sentences; the question asks one animal's colour. */
+export function colourQuestions(n: number, seed: number, prefix: string): SquadExample[] {
+  let s = seed;
+  const rand = (k: number) => ((s = (s * 16807) % 2147483647) % k);
+  return Array.from({ length: n }, (_, i) => {
+    const animals = [...ANIMALS].sort(() => rand(3) - 1).slice(0, 3);
+    const colours = animals.map(() => COLOURS[rand(COLOURS.length)]!);
+    const context = animals.map((a, k) => `The ${a} is ${colours[k]}.`).join(' ');
+    const k = rand(3);
+    const answerStart = context.indexOf(`The ${animals[k]} is `) + `The ${animals[k]} is `.length;
+    return { id: `${prefix}${i}`, title: 'colours', context, question: `What colour is the ${animals[k]}?`, answers: [{ text: colours[k]!, answerStart }] };
+  });
+}
+
+const dir = tempDir('pretrain-ft-qa-');
+const corpus = colourQuestions(200, 5, 'c').flatMap((x) => [x.context, x.question]);
+const common = {
+  backend: nodeBackend, scratch: true, batchSize: 16, warmupFraction: 0.1, weightDecay: 0, gradClip: 1, dropout: 0, seed: 1, progress: false,
+};
+
+test('a tiny BERT learns crafted questions: the loss falls and exact match rises', async () => {
+  const tokDir = path.join(dir, 'tok');
+  const tokenizer = saveTokenizer(tokDir, trainTokenizer('wordpiece', corpus, { vocabSize: 120 }));
+  const hf = getModel('bert').newConfig({ layers: 2, hidden: 32, heads: 2, positions: 34, dropout: 0 }, tokenizer);
+  const data: QaData = { train: colourQuestions(160, 7, 't'), eval: colourQuestions(40, 11, 'e') };
+  const base = { hf, tokenizer, tokenizerDir: tokDir };
+  const untrained = await finetuneQa({ ...common, base, data, out: path.join(dir, 'qa0'), maxLen: 32, epochs: 0.1, lr: 1e-9 });
+  const r = await finetuneQa({ ...common, base, data, out: path.join(dir, 'qa'), maxLen: 32, epochs: 15, lr: 3e-3 });
+  console.log(`# qa: untrained EM ${untrained.exactMatch.toFixed(3)} F1 ${untrained.f1.toFixed(3)}; trained EM ${r.exactMatch.toFixed(3)} F1 ${r.f1.toFixed(3)}, loss ${r.losses[0]!.toFixed(3)} -> ${r.losses.at(-1)!.toFixed(3)} in ${r.steps} steps`);
+  assert.equal(r.architecture, 'BertForQuestionAnswering');
+  assert.equal(r.trainFeatures, 160);
+  const first = r.losses.slice(0, 10).reduce((a, b) => a + b) / 10;
+  const last = r.losses.slice(-10).reduce((a, b) => a + b) / 10;
+  assert.ok(last < 0.5 * first, `loss ${first} -> ${last}`);
+  assert.ok(r.exactMatch > 0.8 && r.exactMatch > untrained.exactMatch + 0.4, `EM ${untrained.exactMatch} -> ${r.exactMatch}`);
+  assert.ok(r.f1 >= r.exactMatch && r.accuracy === r.exactMatch && Number.isNaN(r.macroF1));
+  const cfg = JSON.parse(readFileSync(path.join(r.dir, 'config.json'), 'utf8')) as { architectures: string[]; id2label?: unknown };
+  assert.deepEqual(cfg.architectures, ['BertForQuestionAnswering']);
+  assert.equal(cfg.id2label, undefined);
+
+  const m = await loadFinetuned(nodeBackend, r.dir);
+  assert.equal(m.task, 'qa');
+  const context = 'The goat is pink. The cat is green. The horse is black.';
+  const [best] = await m.answer('What colour is the cat?', context);
+  assert.equal(best!.text, 'green');
+  assert.equal(context.slice(best!.start, best!.end), 'green');
+  await assert.rejects(m.classify('x'), /it answers questions about a context, it does not classify/);
+});
+
+test('qa on a decoder names the tasks it supports; RoBERTa offers its own QA head', () => {
+  assert.throws(() => taskHead('gpt2', 'qa'), /--task qa: model_type gpt2 supports only --task classify/);
+  assert.equal(taskHead('roberta', 'qa').architecture, 'RobertaForQuestionAnswering');
+  assert.equal(taskHead('roberta', 'qa').tokenTypes, false);
+  assert.equal(taskHead('bert', 'qa').tokenTypes, true);
+});
+
+test('a tiny RoBERTa (byte-level BPE, <s> q </s></s> c </s>) trains and answers through its registry head', async () => {
+  const bpeDir = path.join(dir, 'bpe');
+  const tokenizer = saveTokenizer(bpeDir, trainTokenizer('bpe', corpus, { vocabSize: 300, style: 'roberta' }));
+  const hf = getModel('roberta').newConfig({ layers: 1, hidden: 32, heads: 2, positions: 40, dropout: 0 }, tokenizer);
+  const data: QaData = { train: colourQuestions(32, 3, 't'), eval: colourQuestions(8, 4, 'e') };
+  const r = await finetuneQa({ ...common, base: { hf, tokenizer, tokenizerDir: bpeDir }, data, out: path.join(dir, 'rob'), maxLen: 40, docStride: 8, epochs: 1, lr: 1e-3 });
+  assert.ok(r.trainFeatures > 32, `${r.trainFeatures} windows: long contexts are split`);
+  assert.equal(r.architecture, 'RobertaForQuestionAnswering');
+  assert.ok(Number.isFinite(r.losses.at(-1)!) && r.f1 >= 0 && r.f1 <= 1);
+  const m = await loadFinetuned(nodeBackend, r.dir);
+  const [best] = await m.answer('What colour is the cat?', 'The cat is red.');
+  assert.equal('The cat is red.'.slice(best!.start, best!.end), best!.text);
+});
