@@ -144,7 +144,7 @@ export interface BrownQaOptions {
 /** Longest answer span, in Brown words. */
 const MAX_SPAN_WORDS = 4;
 /** Question sentences of this many words (shorter ones say too little, longer ones crowd the context out). */
-const QUESTION_WORDS: readonly [number, number] = [6, 40];
+const QUESTION_WORDS: readonly [number, number] = [6, 25];
 
 /**
  * Candidate answer spans of a sentence: maximal runs of words tagged NOUN or NUM (universal tags; Brown's `np`

@@ -70,8 +70,8 @@ test('finetune --task tag from a BERT checkpoint, then predict tags each word', 
   assert.match(bad.err, /--data brown-pos is for --task tag/);
   const per = cli('finetune', '--from', pre, '--task', 'tag', '--data', tagged, '--per-label', '3', '--out', path.join(dir, 'x'));
   assert.match(per.err, /--per-label applies to --task classify/);
-  const qa = cli('finetune', '--from', pre, '--task', 'qa', '--out', path.join(dir, 'x'));
-  assert.match(qa.err, /--task qa: unknown task \(tasks: classify, tag, text2text\)/);
+  const ner = cli('finetune', '--from', pre, '--task', 'ner', '--out', path.join(dir, 'x'));
+  assert.match(ner.err, /--task ner: unknown task \(tasks: classify, tag, text2text, qa\)/);
 });
 
 test('finetune --task classify from BERT pools [CLS]; --task tag on a decoder names the tasks it supports', async () => {

@@ -104,7 +104,7 @@ test('a decoder offers classify only; the error names --task and the supported t
   const g = gpt2ConfigToHf(gpt2Config({ vocabSize: 50, nEmbd: 16, nLayer: 1, nHead: 2, nPositions: 16 }));
   assert.equal(taskHead('gpt2', 'classify').architecture, 'GPT2ForSequenceClassification');
   assert.throws(() => taskHead(g.model_type, 'tag'), /--task tag: model_type gpt2 supports only --task classify/);
-  assert.throws(() => taskHead('bert', 'qa'), /--task qa: unknown task \(tasks: classify, tag, text2text\)/);
+  assert.throws(() => taskHead('bert', 'ner'), /--task ner: unknown task \(tasks: classify, tag, text2text, qa\)/);
   assert.equal(taskHead('bert', 'tag').architecture, 'BertForTokenClassification');
 });
 

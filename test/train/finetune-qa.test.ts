@@ -1,5 +1,5 @@
-// Extractive QA fine-tuning through the library: a tiny BERT learns crafted questions (the loss falls, exact match
-// rises well above the untrained model's), saves a BertForQuestionAnswering checkpoint that loadFinetuned answers
+// Extractive QA fine-tuning through the library: a tiny BERT learns a few crafted questions (the loss falls, exact
+// match on them rises well above the untrained model's), saves a BertForQuestionAnswering checkpoint that loadFinetuned answers
 // with, and a tiny RoBERTa trains through its own registry head.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,25 +12,8 @@ import { nodeBackend } from '../../src/runtime/node.js';
 import { saveTokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
 import { loadFinetuned } from '../../src/train/finetune.js';
 import { finetuneQa, type QaData } from '../../src/train/qa.js';
-import type { SquadExample } from '../../src/data/squad.js';
+import { colourQuestions } from '../helpers/qa.js';
 import { tempDir } from '../tokenizers/helpers.js';
-
-const ANIMALS = ['cat', 'dog', 'bird', 'fish', 'horse', 'mouse', 'goat', 'sheep'];
-const COLOURS = ['red', 'blue', 'green', 'yellow', 'black', 'white', 'brown', 'pink'];
-
-/** Contexts of three "The <animal> is <colour>." sentences; the question asks one animal's colour. */
-export function colourQuestions(n: number, seed: number, prefix: string): SquadExample[] {
-  let s = seed;
-  const rand = (k: number) => ((s = (s * 16807) % 2147483647) % k);
-  return Array.from({ length: n }, (_, i) => {
-    const animals = [...ANIMALS].sort(() => rand(3) - 1).slice(0, 3);
-    const colours = animals.map(() => COLOURS[rand(COLOURS.length)]!);
-    const context = animals.map((a, k) => `The ${a} is ${colours[k]}.`).join(' ');
-    const k = rand(3);
-    const answerStart = context.indexOf(`The ${animals[k]} is `) + `The ${animals[k]} is `.length;
-    return { id: `${prefix}${i}`, title: 'colours', context, question: `What colour is the ${animals[k]}?`, answers: [{ text: colours[k]!, answerStart }] };
-  });
-}
 
 const dir = tempDir('pretrain-ft-qa-');
 const corpus = colourQuestions(200, 5, 'c').flatMap((x) => [x.context, x.question]);
@@ -42,15 +25,17 @@ test('a tiny BERT learns crafted questions: the loss falls and exact match rises
   const tokDir = path.join(dir, 'tok');
   const tokenizer = saveTokenizer(tokDir, trainTokenizer('wordpiece', corpus, { vocabSize: 120 }));
   const hf = getModel('bert').newConfig({ layers: 2, hidden: 32, heads: 2, positions: 34, dropout: 0 }, tokenizer);
-  const data: QaData = { train: colourQuestions(160, 7, 't'), eval: colourQuestions(40, 11, 'e') };
+  // A few crafted questions, scored on themselves (under other ids: a held-out set may not share training ids).
+  const train = colourQuestions(24, 7, 't');
+  const data: QaData = { train, eval: train.map((x) => ({ ...x, id: `again-${x.id}` })) };
   const base = { hf, tokenizer, tokenizerDir: tokDir };
   const untrained = await finetuneQa({ ...common, base, data, out: path.join(dir, 'qa0'), maxLen: 32, epochs: 0.1, lr: 1e-9 });
-  const r = await finetuneQa({ ...common, base, data, out: path.join(dir, 'qa'), maxLen: 32, epochs: 15, lr: 3e-3 });
+  const r = await finetuneQa({ ...common, base, data, out: path.join(dir, 'qa'), maxLen: 32, batchSize: 8, epochs: 40, lr: 5e-3 });
   console.log(`# qa: untrained EM ${untrained.exactMatch.toFixed(3)} F1 ${untrained.f1.toFixed(3)}; trained EM ${r.exactMatch.toFixed(3)} F1 ${r.f1.toFixed(3)}, loss ${r.losses[0]!.toFixed(3)} -> ${r.losses.at(-1)!.toFixed(3)} in ${r.steps} steps`);
   assert.equal(r.architecture, 'BertForQuestionAnswering');
-  assert.equal(r.trainFeatures, 160);
-  const first = r.losses.slice(0, 10).reduce((a, b) => a + b) / 10;
-  const last = r.losses.slice(-10).reduce((a, b) => a + b) / 10;
+  assert.equal(r.trainFeatures, 24);
+  const first = r.losses.slice(0, 3).reduce((a, b) => a + b) / 3;
+  const last = r.losses.slice(-3).reduce((a, b) => a + b) / 3;
   assert.ok(last < 0.5 * first, `loss ${first} -> ${last}`);
   assert.ok(r.exactMatch > 0.8 && r.exactMatch > untrained.exactMatch + 0.4, `EM ${untrained.exactMatch} -> ${r.exactMatch}`);
   assert.ok(r.f1 >= r.exactMatch && r.accuracy === r.exactMatch && Number.isNaN(r.macroF1));
@@ -60,10 +45,12 @@ test('a tiny BERT learns crafted questions: the loss falls and exact match rises
 
   const m = await loadFinetuned(nodeBackend, r.dir);
   assert.equal(m.task, 'qa');
-  const context = 'The goat is pink. The cat is green. The horse is black.';
-  const [best] = await m.answer('What colour is the cat?', context);
-  assert.equal(best!.text, 'green');
-  assert.equal(context.slice(best!.start, best!.end), 'green');
+  // The saved checkpoint answers as the evaluation did, with a span of the context.
+  for (const [i, x] of r.samples!.entries()) {
+    const [best] = await m.answer(x.input, data.eval[i]!.context);
+    assert.equal(best!.text, x.output);
+    assert.equal(data.eval[i]!.context.slice(best!.start, best!.end), best!.text);
+  }
   await assert.rejects(m.classify('x'), /it answers questions about a context, it does not classify/);
 });
 

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accuracy, confusionMatrix, macroF1, perClassScores, perplexity, tokenClassificationScores, weightedMean } from '../../src/train/metrics.js';
+import {
+  accuracy, confusionMatrix, macroF1, perClassScores, perplexity, squadExactMatch, squadF1, squadNormalize, squadScores, tokenClassificationScores, weightedMean,
+} from '../../src/train/metrics.js';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
 
@@ -56,4 +58,39 @@ test('token classification scores skip the -100 positions', () => {
   assert.equal(r.accuracy, 0.75);
   // per class F1: 0 -> 1, 1 -> 2/3, 2 -> 2/3.
   assert.ok(Math.abs(r.macroF1 - (1 + 2 / 3 + 2 / 3) / 3) < 1e-12);
+});
+
+// Cases worked by hand from the official SQuAD v1.1 evaluate script (normalize_answer, f1_score, exact_match_score,
+// metric_max_over_ground_truths).
+test('squadNormalize: lower case, ASCII punctuation, articles a/an/the as whole words, whitespace', () => {
+  assert.equal(squadNormalize('The Quick, Brown fox!'), 'quick brown fox');
+  assert.equal(squadNormalize('  An apple a day\tkeeps  '), 'apple day keeps');
+  assert.equal(squadNormalize('theatre anthem'), 'theatre anthem');
+  assert.equal(squadNormalize("café's"), 'cafés');
+  // Python's \b is Unicode-aware: "éa" is one word (a stays), "a—b" has a word boundary at the em dash (a goes;
+  // the dash is not in string.punctuation).
+  assert.equal(squadNormalize('éa'), 'éa');
+  assert.equal(squadNormalize('a—b'), '—b');
+  assert.equal(squadNormalize('U.S.-based'), 'usbased');
+});
+
+test('squadF1 and squadExactMatch: bag-of-tokens F1 on normalised answers', () => {
+  close(squadF1('the cat sat on the mat', 'a cat on a mat'), (2 * 0.75 * 1) / 1.75);
+  close(squadF1('New York New York', 'New York'), 2 / 3);
+  assert.equal(squadF1('Paris', 'London'), 0);
+  assert.equal(squadF1('', 'London'), 0);
+  assert.equal(squadExactMatch('The Beatles', 'beatles!'), 1);
+  assert.equal(squadExactMatch('Beatles band', 'beatles'), 0);
+  // Both normalise to nothing: exact match, but f1_score finds no common token.
+  assert.equal(squadExactMatch('the', 'a'), 1);
+  assert.equal(squadF1('the', 'a'), 0);
+});
+
+test('squadScores: the best gold answer per question, averaged, as fractions', () => {
+  const s = squadScores(['Denver Broncos', 'Broncos'], [['Denver Broncos', 'The Denver Broncos', 'Broncos'], ['Denver Broncos', 'Carolina Panthers']]);
+  close(s.exactMatch, 0.5);
+  close(s.f1, (1 + 2 / 3) / 2);
+  assert.equal(s.count, 2);
+  assert.ok(Number.isNaN(squadScores([], []).f1));
+  assert.throws(() => squadScores(['a'], []), /1 predictions but 0 questions/);
 });
