@@ -1,4 +1,4 @@
-// The fine-tuning heads of a model_type: what its registry entry offers (BERT, RoBERTa: classify and tag), and
+// The fine-tuning heads of a model_type: what its registry entry offers (BERT, RoBERTa: classify, tag and qa), and
 // for every decoder the last-token classifier. `finetune` and `predict` look heads up here by config.json's
 // model_type and know no model by name.
 import { decoderClassifyHead } from './classifier.js';

@@ -6,7 +6,9 @@
 //   (run_ner.py's alignment, BertForTokenClassification);
 // - 'text2text' (encoder-decoders, T5): the input text then EOS into the encoder, the target text then EOS as the
 //   decoder's labels; evaluated by greedy generation (exact match, and for classification framed as text the
-//   accuracy and macro-F1 over the label words).
+//   accuracy and macro-F1 over the label words);
+// - 'qa' (extractive question answering, encoders): src/train/qa.ts encodes question/context windows and scores
+//   answers; it trains through trainTask here, and loadFinetuned answers with QA checkpoints.
 // Labelled data -> padded batches -> the shared Trainer -> accuracy and macro-F1 on held-out data, and a checkpoint
 // whose config.json names the HF task class and carries id2label/label2id. Works from a pretrained checkpoint
 // (body weights copied by name, head freshly initialised) or, for comparison, from scratch.

@@ -2,25 +2,15 @@
 // then `pretrain predict --question --context` on the result, through the built CLI; errors name the flags.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
 import { initParameters } from '../../src/nn/index.js';
 import '../../src/models/index.js';
 import { getModel } from '../../src/models/registry.js';
 import { saveTokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
 import { brownSlice, tempDir } from '../tokenizers/helpers.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const isTs = import.meta.url.endsWith('.ts');
-const main = path.join(here, '..', '..', 'src', 'cli', isTs ? 'main.ts' : 'main.js');
-
-function cli(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [...(isTs ? ['--import', 'tsx'] : []), main, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+import { cli } from '../helpers/cli.js';
 
 const dir = tempDir('pretrain-cli-qa-');
 

@@ -5,11 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { brownQa, parseSquad, readSquad, squadJson } from '../../src/data/squad.js';
 import { brownDocuments } from '../../src/data/brown.js';
 import { tempDir } from '../tokenizers/helpers.js';
+import { cli } from '../helpers/cli.js';
 
 const dir = tempDir('pretrain-squad-');
 const context = 'Architecturally, the school has a Catholic character. Atop the Main Building is a golden statue of the Virgin Mary.';
@@ -96,17 +95,14 @@ test('brown-qa: seeded cloze questions whose answer is at answer_start, from the
 });
 
 test('pretrain data squad writes brown-qa as SQuAD v1.1 JSON that the reader takes', async () => {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const isTs = import.meta.url.endsWith('.ts');
-  const main = path.join(here, '..', '..', 'src', 'cli', isTs ? 'main.ts' : 'main.js');
   const out = path.join(dir, 'brown-qa.json');
-  const r = spawnSync(process.execPath, [...(isTs ? ['--import', 'tsx'] : []), main, 'data', 'squad', out, '--split', 'validation', '--n', '30', '--seed', '2'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /30 questions on \d+ contexts from Brown's validation documents/);
+  const r = cli('data', 'squad', out, '--split', 'validation', '--n', '30', '--seed', '2');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /30 questions on \d+ contexts from Brown's validation documents/);
   const xs = await readSquad(out);
   assert.deepEqual(xs, brownQa('validation', { n: 30, seed: 2 }));
   assert.equal((JSON.parse(readFileSync(out, 'utf8')) as { version: string }).version, '1.1');
-  const bad = spawnSync(process.execPath, [...(isTs ? ['--import', 'tsx'] : []), main, 'data', 'squad', out, '--split', 'dev'], { encoding: 'utf8' });
-  assert.notEqual(bad.status, 0);
-  assert.match(bad.stderr, /--split dev: expected train, validation or test/);
+  const bad = cli('data', 'squad', out, '--split', 'dev');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /--split dev: expected train, validation or test/);
 });
