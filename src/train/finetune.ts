@@ -53,6 +53,8 @@ export interface ClassificationData {
   labels: string[];
   train: Example[];
   eval: Example[];
+  /** What the held-out set is, for errors ("held-out.jsonl", "every 10th example of data.jsonl"). */
+  evalName?: string;
 }
 
 function shuffled<T>(xs: T[], seed: number): T[] {
@@ -124,7 +126,7 @@ export function brownGenreData(opts: { sentences?: number; evalSplit?: 'validati
   const ev = limitPerLabel(evalAll, opts.maxEvalPerLabel ?? 40, (opts.seed ?? 0) + 1);
   const relabel = (xs: Example[]) => (opts.labels === 'category' ? xs.map((x) => ({ text: x.text, label: BROWN_CATEGORY[x.label as BrownGenre] })) : xs);
   const labels = [...new Set(relabel(train).map((x) => x.label))].sort();
-  return { labels, train: relabel(train), eval: relabel(ev) };
+  return { labels, train: relabel(train), eval: relabel(ev), evalName: `brown-genre (${opts.evalSplit ?? 'validation'} documents)` };
 }
 
 /** Labelled JSONL ({"text", "label"}); evaluation data from `evalSpec`, or every 10th example held out. */
@@ -143,7 +145,7 @@ export async function jsonlData(spec: string, evalSpec?: string): Promise<Classi
   const ev = evalSpec ? await read(evalSpec) : all.filter((_, i) => i % 10 === 9);
   const labels = [...new Set(all.map((x) => x.label))].sort();
   for (const x of ev) if (!labels.includes(x.label)) throw new Error(`evaluation label "${x.label}" never occurs in the training data`);
-  return { labels, train, eval: ev };
+  return { labels, train, eval: ev, evalName: evalSpec ?? `the held-out every 10th example of ${spec}` };
 }
 
 
@@ -152,6 +154,8 @@ export interface TaggingData {
   labels: string[];
   train: TaggedSentence[];
   eval: TaggedSentence[];
+  /** What the held-out set is, for errors ("held-out.jsonl", "every 10th example of data.jsonl"). */
+  evalName?: string;
 }
 
 /**
@@ -160,8 +164,12 @@ export interface TaggingData {
  */
 export function brownPosTagData(opts: { evalSplit?: 'validation' | 'test'; maxEval?: number; seed?: number } = {}): TaggingData {
   const train = brownPosData('train');
-  const ev = limitExamples(brownPosData(opts.evalSplit ?? 'validation'), opts.maxEval ?? 1000, (opts.seed ?? 0) + 1);
-  return { labels: tagSet(train), train, eval: ev };
+  // A few held-out documents' sentences are also training sentences ("." or "``" alone): they are dropped, so that
+  // the held-out guard holds for the bundled split.
+  const seen = new Set(train.map((x) => JSON.stringify(x.tokens)));
+  const held = brownPosData(opts.evalSplit ?? 'validation').filter((x) => !seen.has(JSON.stringify(x.tokens)));
+  const ev = limitExamples(held, opts.maxEval ?? 1000, (opts.seed ?? 0) + 1);
+  return { labels: tagSet(train), train, eval: ev, evalName: `brown-pos (${opts.evalSplit ?? 'validation'} documents)` };
 }
 
 function tagSet(xs: TaggedSentence[]): string[] {
@@ -175,7 +183,7 @@ export async function taggedJsonlData(spec: string, evalSpec?: string): Promise<
   const ev = evalSpec ? await readTaggedJsonl(evalSpec) : all.filter((_, i) => i % 10 === 9);
   const labels = tagSet(all);
   for (const x of ev) for (const t of x.tags) if (!labels.includes(t)) throw new Error(`evaluation tag "${t}" never occurs in the training data`);
-  return { labels, train, eval: ev };
+  return { labels, train, eval: ev, evalName: evalSpec ?? `the held-out every 10th sentence of ${spec}` };
 }
 
 /** One text-to-text example: what the encoder reads and what the decoder should write. */
@@ -191,13 +199,15 @@ export interface Text2TextExample {
 export interface Text2TextData {
   train: Text2TextExample[];
   eval: Text2TextExample[];
+  /** What the held-out set is, for errors ("held-out.jsonl", "every 10th example of data.jsonl"). */
+  evalName?: string;
   labels?: string[];
 }
 
 /** Classification as T5 frames it (GLUE): the input is "<prefix>: <text>", the target the label word. */
 export function classificationAsText2Text(d: ClassificationData, prefix: string): Text2TextData {
   const frame = (xs: Example[]) => xs.map((x) => ({ input: prefix ? `${prefix}: ${x.text}` : x.text, target: x.label }));
-  return { train: frame(d.train), eval: frame(d.eval), labels: [...d.labels] };
+  return { train: frame(d.train), eval: frame(d.eval), labels: [...d.labels], ...(d.evalName ? { evalName: d.evalName } : {}) };
 }
 
 async function readText2TextJsonl(spec: string): Promise<{ pairs: Text2TextExample[]; labelled: Example[] }> {
@@ -223,7 +233,7 @@ export async function text2textJsonlData(spec: string, evalSpec: string | undefi
   if (all.labelled.length) return classificationAsText2Text(await jsonlData(spec, evalSpec), prefix);
   const ev = evalSpec ? (await readText2TextJsonl(evalSpec)).pairs : all.pairs.filter((_, i) => i % 10 === 9);
   if (!ev.length) throw new Error(`${evalSpec ?? spec}: no "input"/"target" evaluation examples`);
-  return { train: evalSpec ? all.pairs : all.pairs.filter((_, i) => i % 10 !== 9), eval: ev };
+  return { train: evalSpec ? all.pairs : all.pairs.filter((_, i) => i % 10 !== 9), eval: ev, evalName: evalSpec ?? `the held-out every 10th example of ${spec}` };
 }
 
 /** The pretrained model (its config, weights and tokenizer); from scratch when `scratch` is set. */
@@ -657,7 +667,7 @@ function labelReport(s: LabelScores, labels: string[]): Pick<FinetuneResult, 'pe
  */
 export async function finetuneClassifier(o: FinetuneOptions): Promise<FinetuneResult> {
   const { data } = o;
-  checkHeldOut(data.train.map(exampleKey), data.eval.map(exampleKey), 'evaluation', 'example');
+  checkHeldOut(data.train.map(exampleKey), data.eval.map(exampleKey), data.evalName ?? 'the evaluation set', 'example');
   return inRunFolder(o, async () => {
     const r = await trainTask(o, 'classify', data.labels, data.train.length, async (head, pad) => ({
       train: await encodeClassification(o.base.tokenizer, o.base.hf, head, data.train, data.labels, o.maxLen, pad),
@@ -686,7 +696,7 @@ function common(r: Trained<Scores>): Pick<FinetuneResult, 'primaryMetric' | 'cur
 /** Token classification (part-of-speech tagging, NER): the first piece of each word predicts its tag. */
 export async function finetuneTagger(o: TagFinetuneOptions): Promise<FinetuneResult> {
   const { data } = o;
-  checkHeldOut(data.train.map((x) => JSON.stringify(x.tokens)), data.eval.map((x) => JSON.stringify(x.tokens)), 'evaluation', 'sentence');
+  checkHeldOut(data.train.map((x) => JSON.stringify(x.tokens)), data.eval.map((x) => JSON.stringify(x.tokens)), data.evalName ?? 'the evaluation set', 'sentence');
   return inRunFolder(o, async () => {
     const r = await trainTask(o, 'tag', data.labels, data.train.length, async (_head, pad) => ({
       train: await encodeTagging(o.base.tokenizer, data.train, data.labels, o.maxLen, pad),
@@ -759,7 +769,7 @@ function generationScores(outputs: string[], targetsRaw: string[], labels?: stri
 export async function finetuneText2Text(o: Text2TextFinetuneOptions): Promise<FinetuneResult> {
   const { data } = o;
   const tok = o.base.tokenizer;
-  checkHeldOut(data.train.map((x) => x.input), data.eval.map((x) => x.input), 'evaluation', 'input');
+  checkHeldOut(data.train.map((x) => x.input), data.eval.map((x) => x.input), data.evalName ?? 'the evaluation set', 'input');
   // The target length: the longest training or evaluation target (+ EOS), at most maxTargetLen.
   const longest = Math.max(...(await tok.encodeIdsBatch([...data.train, ...data.eval].map((x) => x.target))).map((e) => e.length + 1));
   const targetLen = Math.max(2, Math.min(o.maxTargetLen, longest));
