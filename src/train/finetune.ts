@@ -652,11 +652,14 @@ function labelScores(truth: ArrayLike<number>, pred: ArrayLike<number>): LabelSc
   return { truth: t, pred: p, metrics: { accuracy: accuracy(t, p), macro_f1: macroF1(t, p) } };
 }
 
-/** The per-class and confusion-matrix fields of a result, over all labels. */
+/**
+ * The per-class scores (over the labels in the truth or the predictions, as sklearn's classification_report, so
+ * that their macro average is the macro-F1) and the confusion matrix over all labels.
+ */
 function labelReport(s: LabelScores, labels: string[]): Pick<FinetuneResult, 'perClass' | 'confusion'> {
   const ids = labels.map((_, i) => i);
   return {
-    perClass: perClassScores(s.truth, s.pred, ids).map((c) => ({ label: labels[c.label]!, precision: c.precision, recall: c.recall, f1: c.f1, support: c.support })),
+    perClass: perClassScores(s.truth, s.pred).map((c) => ({ label: labels[c.label]!, precision: c.precision, recall: c.recall, f1: c.f1, support: c.support })),
     confusion: confusionMatrix(s.truth, s.pred, ids).matrix,
   };
 }
