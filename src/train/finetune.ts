@@ -129,20 +129,42 @@ export function brownGenreData(opts: { sentences?: number; evalSplit?: 'validati
   return { labels, train: relabel(train), eval: relabel(ev), evalName: `brown-genre (${opts.evalSplit ?? 'validation'} documents)` };
 }
 
-/** Labelled JSONL ({"text", "label"}); evaluation data from `evalSpec`, or every 10th example held out. */
+/** Labelled examples of a JSONL file: {"text", "label"}, and "text_pair" for sentence pairs (all lines or none). */
+async function readLabelledJsonl(file: string): Promise<Example[]> {
+  const expected = 'a classification example needs a string "text", a "label" (string or number) and optionally a string "text_pair"';
+  const out: Example[] = [];
+  for await (const [r, n] of readJsonlObjects(file, expected)) {
+    const { text, label } = r;
+    const pair = r['text_pair'];
+    if (typeof text !== 'string' || (typeof label !== 'string' && typeof label !== 'number') || (pair !== undefined && typeof pair !== 'string')) throw new DataError(expected, file, n);
+    if (out.length && (pair === undefined) !== (out[0]!.textPair === undefined))
+      throw new DataError(`${pair === undefined ? 'no' : 'a'} "text_pair", unlike line 1: sentence-pair data has "text_pair" on every line`, file, n);
+    out.push({ text, label: String(label), ...(pair !== undefined ? { textPair: pair } : {}) });
+  }
+  return out;
+}
+
+/**
+ * Labelled JSONL ({"text", "label"}, and "text_pair" for sentence-pair classification); evaluation data from
+ * `evalSpec`, or every 10th example held out.
+ */
 export async function jsonlData(spec: string, evalSpec?: string): Promise<ClassificationData> {
   const read = async (s: string) => {
     const out: Example[] = [];
-    for await (const d of readCorpus(s)) {
-      if (d.label === undefined) throw new Error(`${d.id}: a classification example needs a "label" field`);
-      out.push({ text: d.text, label: String(d.label) });
-    }
+    if (s.endsWith('.jsonl')) out.push(...(await readLabelledJsonl(s)));
+    else
+      for await (const d of readCorpus(s)) {
+        if (d.label === undefined) throw new Error(`${d.id}: a classification example needs a "label" field`);
+        out.push({ text: d.text, label: String(d.label) });
+      }
     if (!out.length) throw new Error(`${s}: no labelled examples`);
     return out;
   };
   const all = await read(spec);
   const train = evalSpec ? all : all.filter((_, i) => i % 10 !== 9);
   const ev = evalSpec ? await read(evalSpec) : all.filter((_, i) => i % 10 === 9);
+  if ((all[0]!.textPair === undefined) !== (ev[0]?.textPair === undefined) && ev.length)
+    throw new Error(`${evalSpec}: ${ev[0]!.textPair === undefined ? 'has no' : 'has'} "text_pair", unlike ${spec}`);
   const labels = [...new Set(all.map((x) => x.label))].sort();
   for (const x of ev) if (!labels.includes(x.label)) throw new Error(`evaluation label "${x.label}" never occurs in the training data`);
   return { labels, train, eval: ev, evalName: evalSpec ?? `the held-out every 10th example of ${spec}` };
@@ -204,9 +226,14 @@ export interface Text2TextData {
   labels?: string[];
 }
 
-/** Classification as T5 frames it (GLUE): the input is "<prefix>: <text>", the target the label word. */
+/**
+ * Classification as T5 frames it (GLUE): the input is "<prefix>: <text>", or for a sentence pair
+ * "<prefix> sentence1: <text> sentence2: <pair>" (T5's RTE/MRPC format); the target is the label word.
+ */
 export function classificationAsText2Text(d: ClassificationData, prefix: string): Text2TextData {
-  const frame = (xs: Example[]) => xs.map((x) => ({ input: prefix ? `${prefix}: ${x.text}` : x.text, target: x.label }));
+  const input = (x: Example) =>
+    x.textPair === undefined ? (prefix ? `${prefix}: ${x.text}` : x.text) : `${prefix ? `${prefix} ` : ''}sentence1: ${x.text} sentence2: ${x.textPair}`;
+  const frame = (xs: Example[]) => xs.map((x) => ({ input: input(x), target: x.label }));
   return { train: frame(d.train), eval: frame(d.eval), labels: [...d.labels], ...(d.evalName ? { evalName: d.evalName } : {}) };
 }
 
@@ -360,6 +387,8 @@ interface Encoded {
   width: number;
   ids: Int32Array;
   mask: Int32Array;
+  /** Segment ids (sentence pairs: 0 for the text, 1 for the pair with BERT's template); absent = all 0. */
+  types?: Int32Array;
   y: Int32Array;
 }
 
@@ -373,13 +402,69 @@ function eosId(tok: Tokenizer, hf: HfConfig): number {
   return e;
 }
 
-/** Token ids of texts as the head frames them, truncated to maxLen: the text then EOS, or the tokenizer's template. */
-async function frameTexts(tok: Tokenizer, hf: HfConfig, head: TaskHead, texts: string[], maxLen: number): Promise<number[][]> {
+/** Token counts of a pair's two segments within `budget`, cut as HF's truncation="longest_first" (the longer loses one at a time). */
+export function longestFirst(a: number, b: number, budget: number): [number, number] {
+  if (budget < 0) throw new Error(`a sentence pair needs more special tokens than --max-len allows (${budget} left)`);
+  while (a + b > budget) {
+    if (a > b) a--;
+    else b--;
+  }
+  return [a, b];
+}
+
+/** One framed example: token ids and segment ids. */
+interface Framed {
+  ids: number[];
+  types: number[];
+}
+
+function zeroTypes(ids: number[]): Framed {
+  return { ids, types: new Array<number>(ids.length).fill(0) };
+}
+
+/**
+ * Token ids of examples as the head frames them, truncated to maxLen: the text then EOS (decoders; a pair is
+ * text EOS pair EOS), or the tokenizer's template (encoders: [CLS] text [SEP]; for a pair the tokenizer's pair
+ * template, [CLS] A [SEP] B [SEP] with token types 0/1 for BERT, <s> A </s></s> B </s> for RoBERTa).
+ */
+async function frameExamples(tok: Tokenizer, hf: HfConfig, head: TaskHead, xs: readonly Pick<Example, 'text' | 'textPair'>[], maxLen: number): Promise<Framed[]> {
+  const texts = xs.map((x) => x.text);
+  const pairs = xs.some((x) => x.textPair !== undefined);
   if (head.framing === 'eos') {
     const eos = eosId(tok, hf);
-    return (await tok.encodeIdsBatch(texts)).map((e) => [...e.slice(0, maxLen - 1), eos]);
+    const a = await tok.encodeIdsBatch(texts);
+    const b = pairs ? await tok.encodeIdsBatch(xs.map((x) => x.textPair ?? '')) : [];
+    return xs.map((x, i) => {
+      if (x.textPair === undefined) return zeroTypes([...a[i]!.slice(0, maxLen - 1), eos]);
+      const [ka, kb] = longestFirst(a[i]!.length, b[i]!.length, maxLen - 2);
+      return zeroTypes([...a[i]!.slice(0, ka), eos, ...b[i]!.slice(0, kb), eos]);
+    });
   }
-  return (await encodeWithSpecials(tok, texts)).map((e) => keptPositions(e, maxLen).map((j) => e.ids[j]!));
+  const singles = await encodeWithSpecials(tok, texts);
+  const lenA = pairs ? (await tok.encodeIdsBatch(texts)).map((e) => e.length) : [];
+  const lenB = pairs ? (await tok.encodeIdsBatch(xs.map((x) => x.textPair ?? ''))).map((e) => e.length) : [];
+  const out: Framed[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    const pair = xs[i]!.textPair;
+    if (pair === undefined) {
+      const e = singles[i]!;
+      out.push(zeroTypes(keptPositions(e, maxLen).map((j) => e.ids[j]!)));
+      continue;
+    }
+    const e = await tok.encode(xs[i]!.text, { pair });
+    const specials = e.specialTokensMask.filter((m) => m === 1).length;
+    if (!specials) throw new Error(`${hf.model_type}: the tokenizer has no pair template (post_processor) to join a text and its text_pair`);
+    // The template's other positions are the text's pieces, then the pair's; each segment keeps its first pieces.
+    const [ka, kb] = longestFirst(lenA[i]!, lenB[i]!, maxLen - specials);
+    let seen = 0;
+    const keep = e.ids.map((_, j) => {
+      if (e.specialTokensMask[j] === 1) return true;
+      const k = seen++;
+      return k < lenA[i]! ? k < ka : k - lenA[i]! < kb;
+    });
+    out.push({ ids: e.ids.filter((_, j) => keep[j]), types: e.typeIds.filter((_, j) => keep[j]) });
+  }
+  return out;
 }
 
 function packRows(rows: number[][], maxLen: number, pad: number): Pick<Encoded, 'rows' | 'ids' | 'mask'> {
@@ -393,8 +478,21 @@ function packRows(rows: number[][], maxLen: number, pad: number): Pick<Encoded, 
 }
 
 async function encodeClassification(tok: Tokenizer, hf: HfConfig, head: TaskHead, xs: Example[], labels: string[], maxLen: number, pad: number): Promise<Encoded> {
-  const rows = await frameTexts(tok, hf, head, xs.map((x) => x.text), maxLen);
-  return { ...packRows(rows, maxLen, pad), width: 1, y: Int32Array.from(xs, (x) => labels.indexOf(x.label)) };
+  const framed = await frameExamples(tok, hf, head, xs, maxLen);
+  const types = new Int32Array(xs.length * maxLen);
+  framed.forEach((f, i) => types.set(f.types, i * maxLen));
+  return { ...packRows(framed.map((f) => f.ids), maxLen, pad), types, width: 1, y: Int32Array.from(xs, (x) => labels.indexOf(x.label)) };
+}
+
+/**
+ * The model inputs of classification examples as fine-tuning feeds them (input_ids, attention_mask, token_type_ids
+ * for heads that read them, labels), padded to maxLen: what tests and tools inspect.
+ */
+export async function classificationBatch(base: Pick<FinetuneBase, 'hf' | 'tokenizer'>, task: FinetuneTask, xs: Example[], labels: string[], maxLen: number): Promise<Batch> {
+  const head = taskHead(base.hf.model_type, task);
+  const pad = padId(base.tokenizer, base.hf, head.framing === 'eos' ? eosId(base.tokenizer, base.hf) : undefined);
+  const enc = await encodeClassification(base.tokenizer, base.hf, head, xs, labels, maxLen, pad);
+  return batchOf(enc, xs.map((_, i) => i), maxLen, head.tokenTypes);
 }
 
 async function encodeTagging(tok: Tokenizer, xs: TaggedSentence[], labels: string[], maxLen: number, pad: number): Promise<Encoded> {
@@ -422,7 +520,11 @@ function batchOf(d: Encoded, rows: number[], maxLen: number, tokenTypes: boolean
     attention_mask: { dtype: 'int64', shape, data: mask },
     labels: { dtype: 'int64', shape: d.width === 1 ? [rows.length] : [rows.length, d.width], data: y },
   };
-  if (tokenTypes) b['token_type_ids'] = { dtype: 'int64', shape, data: new BigInt64Array(rows.length * maxLen) };
+  if (tokenTypes) {
+    const types = new BigInt64Array(rows.length * maxLen);
+    if (d.types) rows.forEach((r, i) => { for (let t = 0; t < maxLen; t++) types[i * maxLen + t] = BigInt(d.types![r * maxLen + t]!); });
+    b['token_type_ids'] = { dtype: 'int64', shape, data: types };
+  }
   return b;
 }
 
@@ -812,8 +914,8 @@ export interface Finetuned {
   architecture: string;
   labels: string[];
   dir: string;
-  /** Class probabilities of one text, by label, and the best label. */
-  classify(text: string): Promise<{ label: string; probabilities: Record<string, number> }>;
+  /** Class probabilities of one text (or sentence pair), by label, and the best label. */
+  classify(text: string, textPair?: string): Promise<{ label: string; probabilities: Record<string, number> }>;
   /** One tag per word ('' for a word the tokenizer gives no piece, or cut by the model's maximum length). */
   tag(words: string[]): Promise<string[]>;
   /** Text2text: the greedy generation for one input (special tokens skipped). */
@@ -842,22 +944,22 @@ export async function loadFinetuned(backend: Backend, dir: string): Promise<Fine
   const tok = loadTokenizer(dir);
   const maxLen = maxPositions(hf, head);
   const fwd = await Forward.compile(backend, (g) => ({ logits: model.forward(new Ctx(g), taskInputs(g, head, 1, 'seq')) }), store, task);
-  const run = async (ids: number[]): Promise<Float32Array> => {
+  const run = async (ids: number[], types?: number[]): Promise<Float32Array> => {
     const t = ids.length;
     const b: Batch = {
       input_ids: { dtype: 'int64', shape: [1, t], data: BigInt64Array.from(ids, BigInt) },
       attention_mask: { dtype: 'int64', shape: [1, t], data: new BigInt64Array(t).fill(1n) },
     };
-    if (head.tokenTypes) b['token_type_ids'] = { dtype: 'int64', shape: [1, t], data: new BigInt64Array(t) };
+    if (head.tokenTypes) b['token_type_ids'] = { dtype: 'int64', shape: [1, t], data: types ? BigInt64Array.from(types, BigInt) : new BigInt64Array(t) };
     return (await fwd.run(b, ['logits'])).logits.data as Float32Array;
   };
   const n = labels.length;
   return {
     task, architecture: head.architecture, labels, dir,
-    classify: async (text) => {
+    classify: async (text, textPair) => {
       if (task !== 'classify') throw new Error(`${dir} is a ${head.architecture} (task ${task}), not a sequence classifier`);
-      const [ids] = await frameTexts(tok, hf, head, [text], maxLen);
-      const logits = Array.from(await run(ids!));
+      const [f] = await frameExamples(tok, hf, head, [{ text, ...(textPair !== undefined ? { textPair } : {}) }], maxLen);
+      const logits = Array.from(await run(f!.ids, f!.types));
       const m = Math.max(...logits);
       const e = logits.map((x) => Math.exp(x - m));
       const z = e.reduce((a, b) => a + b);
