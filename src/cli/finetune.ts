@@ -12,6 +12,8 @@ import { intArg, numberArg } from './args.js';
 import { loadBase, resolveModelDir } from './load.js';
 import { checkOutputDir } from '../io/outdir.js';
 import { withInterrupt } from './interrupt.js';
+import { predictFile } from '../train/predict.js';
+import { writeFileAtomic } from '../io/files.js';
 
 interface FinetuneFlags {
   from: string;
@@ -154,6 +156,8 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
           console.error(`interrupted at step ${r.steps} of ${r.plannedSteps}; checkpoint saved in ${r.dir}; scores below are of the partly trained model`);
           process.exitCode = 130;
         } else if (r.stoppedBy === 'nonfinite') process.exitCode = 2;
+        else if (r.stoppedBy === 'early-stop') console.error(`early stop at step ${r.steps} of ${r.plannedSteps}: ${r.best?.metric} did not improve for ${common.patience} evaluations`);
+        if (r.best && common.saveBest) console.error(`best ${r.best.metric} ${r.best.value.toFixed(4)} at step ${r.best.step}: the scores below and ${r.dir} are that checkpoint's`);
         if (f.json) console.log(JSON.stringify({ ...summary, macroF1: Number.isNaN(r.macroF1) ? null : r.macroF1, task, labels, scratch: f.scratch }));
         else if (task === 'text2text') {
           const scores = labels.length
@@ -174,12 +178,28 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
     .description('label a text with a fine-tuned classifier (the class probabilities), tag its words with a fine-tuned tagger, or generate the output text of a text-to-text model (T5)')
     .requiredOption('--model <dir>', 'fine-tuned checkpoint folder, or its run folder')
     .option('--max-new-tokens <n>', 'text2text: the most tokens to generate', '32')
+    .option('--input <file.jsonl>', 'predict every line of a JSONL file: {"text"} (and "text_pair") to classify, {"tokens"} to tag, {"input"} for text2text; lines with the gold "label", "tags" or "target" are scored')
+    .option('--output <file.jsonl>', 'with --input: write the JSONL predictions here (default: standard output)')
+    .option('--text-pair <text>', 'classify a sentence pair: the second segment (HF text_pair)')
     .option('--json', 'print one JSON object instead of prose: {text, label, probabilities}, {tokens, tags} or {input, output}', false)
-    .argument('<text...>', 'the text to classify or to transform, or the words to tag (split on whitespace)')
-    .action(async (words: string[], f: { model: string; json: boolean; maxNewTokens: string }) => {
+    .argument('[text...]', 'the text to classify or to transform, or the words to tag (split on whitespace)')
+    .action(async (words: string[], f: { model: string; json: boolean; maxNewTokens: string; input?: string; output?: string; textPair?: string }) => {
       try {
+        if (f.input !== undefined && words.length) throw new Error('give either <text> or --input <file.jsonl>, not both');
+        if (f.output !== undefined && f.input === undefined) throw new Error('--output applies to --input <file.jsonl>');
         const dir = await resolveModelDir(f.model);
         const m = await loadFinetuned(nodeBackend, dir);
+        if (f.input !== undefined) {
+          const lines: string[] = [];
+          const r = await predictFile(m, f.input, (l) => (f.output === undefined ? console.log(l) : void lines.push(l)), { maxNewTokens: intArg('--max-new-tokens', f.maxNewTokens, 1) });
+          if (f.output !== undefined) await writeFileAtomic(f.output, lines.length ? `${lines.join('\n')}\n` : '');
+          // The summary goes to stderr when the predictions go to stdout, so that stdout stays JSONL.
+          const say = f.output === undefined ? console.error : console.log;
+          say(`${r.count} lines predicted${f.output !== undefined ? ` -> ${f.output}` : ''}` +
+            (r.gold ? `; ${r.gold.metric.replace('_', ' ')} ${(100 * r.gold.value).toFixed(1)}% over ${r.gold.count} gold ${m.task === 'tag' ? 'tags' : 'answers'}` : ''));
+          return;
+        }
+        if (f.textPair !== undefined && m.task !== 'classify') throw new Error(`--text-pair applies to sequence classifiers; ${dir} is a ${m.architecture}`);
         if (m.task === 'text2text') {
           const input = words.join(' ');
           if (!input.trim()) throw new Error('<text> is empty: give the input text after the flags');
@@ -198,8 +218,8 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
         }
         const text = words.join(' ');
         if (!text.trim()) throw new Error('<text> is empty: give the text to classify after the flags');
-        const { label, probabilities } = await m.classify(text);
-        if (f.json) console.log(JSON.stringify({ text, label, probabilities, model: path.resolve(dir) }));
+        const { label, probabilities } = await m.classify(text, f.textPair);
+        if (f.json) console.log(JSON.stringify({ text, ...(f.textPair !== undefined ? { text_pair: f.textPair } : {}), label, probabilities, model: path.resolve(dir) }));
         else {
           console.log(label);
           for (const [l, p] of Object.entries(probabilities).sort((a, b) => b[1] - a[1])) console.log(`  ${l.padEnd(18)} ${(100 * p).toFixed(1)}%`);

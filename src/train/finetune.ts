@@ -843,7 +843,8 @@ async function generateTexts(gen: Seq2SeqGenerator, tok: Tokenizer, hf: HfConfig
   return out;
 }
 
-const normalise = (s: string): string => s.trim().replace(/\s+/g, ' ');
+/** Whitespace-trimmed and collapsed: how generations and targets are compared (exact match). */
+export const normalise = (s: string): string => s.trim().replace(/\s+/g, ' ');
 
 
 /** Text2text scores of greedy generations: exact match and, for label words, accuracy, macro-F1, valid labels. */
