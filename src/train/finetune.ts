@@ -30,7 +30,7 @@ import {
   DataError, readCorpus, readJsonlObjects, readTaggedJsonl, type BrownGenre, type ShufflerState, type TaggedSentence,
 } from '../data/index.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { accuracy, confusionMatrix, macroF1, perClassScores } from './metrics.js';
+import { accuracy, confusionMatrix, macroF1, perClassScores, withoutIgnored } from './metrics.js';
 import { readLog, type LogRecord } from './log.js';
 import { writeLabelReport } from './report.js';
 import { claimForNewRun, lockRunFolder } from './run-folder.js';
@@ -744,13 +744,7 @@ interface LabelScores extends Scores {
 
 /** Accuracy and macro-F1 over the pairs whose truth is not IGNORE_INDEX (tagging's continuation pieces). */
 function labelScores(truth: ArrayLike<number>, pred: ArrayLike<number>): LabelScores {
-  const t: number[] = [];
-  const p: number[] = [];
-  for (let i = 0; i < truth.length; i++) {
-    if (truth[i] === IGNORE_INDEX) continue;
-    t.push(truth[i]!);
-    p.push(pred[i]!);
-  }
+  const { yTrue: t, yPred: p } = withoutIgnored(truth, pred, IGNORE_INDEX);
   return { truth: t, pred: p, metrics: { accuracy: accuracy(t, p), macro_f1: macroF1(t, p) } };
 }
 

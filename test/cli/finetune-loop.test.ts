@@ -2,25 +2,16 @@
 // --save-best, --patience, --resume) and its guards, and `pretrain predict --input file.jsonl`, through the built CLI.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
 import { initParameters } from '../../src/nn/index.js';
 import '../../src/models/index.js';
 import { getModel } from '../../src/models/registry.js';
 import { saveTokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
 import { tempDir } from '../tokenizers/helpers.js';
+import { cli } from '../helpers/cli.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const isTs = import.meta.url.endsWith('.ts');
-const main = path.join(here, '..', '..', 'src', 'cli', isTs ? 'main.ts' : 'main.js');
-
-function cli(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [...(isTs ? ['--import', 'tsx'] : []), main, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
 
 const dir = tempDir('pretrain-cli-ftloop-');
 const rows = Array.from({ length: 60 }, (_, i) => ({ text: `the ${i % 2 ? 'cat sat on the mat' : 'dog ran to the house'} ${i}`, label: i % 2 ? 'cat' : 'dog' }));
