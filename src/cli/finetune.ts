@@ -1,12 +1,12 @@
 // `pretrain finetune --task classify|tag|text2text|qa` and `pretrain predict`. The model comes from the checkpoint's model_type
 // through the registry (src/models/tasks.ts): this file knows no model by name.
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { nodeBackend } from '../runtime/node.js';
 import { taskHead, taskHeads } from '../models/tasks.js';
 import {
   brownGenreData, brownPosTagData, classificationAsText2Text, finetuneClassifier, finetuneTagger, finetuneText2Text, jsonlData,
-  limitExamples, limitPerLabel, loadFinetuned, maxPositions, taggedJsonlData, text2textJsonlData, type FinetuneCommonOptions, type FinetuneResult, type Finetuned,
+  limitExamples, loadFinetuned, maxPositions, requirePerLabel, taggedJsonlData, text2textJsonlData, type FinetuneCommonOptions, type FinetuneResult, type Finetuned,
 } from '../train/finetune.js';
 import { intArg, numberArg } from './args.js';
 import { loadBase, resolveModelDir } from './load.js';
@@ -14,6 +14,8 @@ import { checkOutputDir } from '../io/outdir.js';
 import { withInterrupt } from './interrupt.js';
 import { brownQaData, finetuneQa, limitQuestions, QA_DEFAULTS, squadData } from '../train/qa.js';
 import { readFileSync } from 'node:fs';
+import { predictFile } from '../train/predict.js';
+import { writeFileAtomic } from '../io/files.js';
 
 interface FinetuneFlags {
   from: string;
@@ -32,8 +34,16 @@ interface FinetuneFlags {
   prefix?: string;
   batchSize: string;
   epochs: string;
+  maxSteps: string;
   lr?: string;
   warmup?: string;
+  warmupRatio?: string;
+  warmupSteps?: string;
+  evalEvery: string;
+  saveBest?: boolean | string;
+  patience: string;
+  resume?: boolean | string;
+  overwrite: boolean;
   weightDecay: string;
   gradClip: string;
   auxLm: string;
@@ -54,6 +64,9 @@ interface PredictFlags {
   model: string;
   json: boolean;
   maxNewTokens: string;
+  input?: string;
+  output?: string;
+  textPair?: string;
   question?: string;
   context?: string;
   contextFile?: string;
@@ -105,9 +118,17 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
     .option('--n-best-size <n>', `qa: start and end candidates per window (run_qa.py's --n_best_size)`, String(QA_DEFAULTS.nBestSize))
     .option('--prefix <word>', 'text2text on classification data: the input is "<word>: <text>" (default: genre for brown-genre, classify for a JSONL file; "" = none)')
     .option('--batch-size <n>', 'examples per batch', '16')
-    .option('--epochs <n>', 'passes over the training examples (GPT-1: 3)', '3')
+    .option('--epochs <n>', 'passes over the training examples (HF num_train_epochs; GPT-1: 3)', '3')
+    .option('--max-steps <n>', 'optimizer steps (HF max_steps); overrides --epochs; 0 = use --epochs', '0')
     .option('--lr <x>', 'peak learning rate (default: 6.25e-5 for a decoder (GPT-1), 5e-5 for an encoder (BERT), 3e-4 for an encoder-decoder (T5 with AdamW))')
-    .option('--warmup <fraction>', 'linear warmup over this fraction of the steps (default: 0.002 for a decoder (GPT-1), 0.1 for an encoder (BERT) or an encoder-decoder)')
+    .option('--warmup-ratio <x>', 'linear warmup over this fraction of the steps, rounded up (HF warmup_ratio; default: 0.002 for a decoder (GPT-1), 0.1 for an encoder (BERT) or an encoder-decoder)')
+    .option('--warmup-steps <n>', 'linear warmup over this many steps (HF warmup_steps); wins over --warmup-ratio')
+    .addOption(new Option('--warmup <x>').hideHelp())
+    .option('--eval-every <n>', 'evaluate on the held-out data every n steps (HF eval_steps), metrics into log.jsonl; 0 = only at the end', '0')
+    .option('--save-best [metric]', 'keep the checkpoint of the best evaluation and end with it (HF load_best_model_at_end, metric_for_best_model); metric: accuracy, macro_f1, loss, exact_match, ... (default: the task\'s accuracy, or exact_match for text2text)')
+    .option('--patience <n>', 'stop after n evaluations in a row without improvement of the --save-best metric (HF early_stopping_patience); needs --eval-every; 0 = never', '0')
+    .option('--resume [checkpoint]', 'continue the fine-tuning in --out from its newest checkpoint, or from the checkpoint folder given')
+    .option('--overwrite', 'start over in an --out that holds a run, deleting it (HF overwrite_output_dir)', false)
     .option('--weight-decay <x>', 'AdamW weight decay', '0.01')
     .option('--grad-clip <x>', 'global gradient-norm clip', '1')
     .option('--aux-lm <x>', 'classify with a decoder: weight of the auxiliary language-modelling loss (GPT-1: 0.5)', '0')
@@ -117,6 +138,8 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
     .option('--json', 'print one JSON object instead of prose', false)
     .action(async (f: FinetuneFlags) => {
       try {
+        if (f.warmup !== undefined)
+          throw new Error(`--warmup is gone (it was silently a fraction of the steps): use --warmup-ratio ${f.warmup} for a fraction of the steps, or --warmup-steps <n> for a number of steps (Hugging Face's names)`);
         checkOutputDir('--out', f.out);
         const base = await loadBase(f.from, { force: f.force });
         // An encoder-decoder classifies by writing the label word (T5's framing of GLUE): --task classify maps to text2text.
@@ -140,10 +163,15 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
         const common: FinetuneCommonOptions = {
           backend: nodeBackend, base: { hf: base.hf, store: base.store, tokenizer: base.tokenizer, tokenizerDir: base.dir },
           scratch: f.scratch, out: f.out, maxLen: intArg('--max-len', f.maxLen ?? (task === 'classify' ? '64' : task === 'qa' ? String(Math.min(QA_DEFAULTS.maxLen, maxPositions(base.hf, head))) : '128'), 2),
-          batchSize: intArg('--batch-size', f.batchSize, 1), epochs: numberArg('--epochs', f.epochs),
-          lr: numberArg('--lr', f.lr ?? (decoder ? '6.25e-5' : seq2seq ? '3e-4' : '5e-5')), warmupFraction: numberArg('--warmup', f.warmup ?? (decoder ? '0.002' : '0.1')),
+          batchSize: intArg('--batch-size', f.batchSize, 1), epochs: numberArg('--epochs', f.epochs), maxSteps: intArg('--max-steps', f.maxSteps, 0),
+          lr: numberArg('--lr', f.lr ?? (decoder ? '6.25e-5' : seq2seq ? '3e-4' : '5e-5')),
+          ...(f.warmupSteps !== undefined ? { warmupSteps: intArg('--warmup-steps', f.warmupSteps, 0) } : {}),
+          warmupRatio: numberArg('--warmup-ratio', f.warmupRatio ?? (decoder ? '0.002' : '0.1')),
           weightDecay: numberArg('--weight-decay', f.weightDecay), gradClip: numberArg('--grad-clip', f.gradClip),
           dropout: numberArg('--dropout', f.dropout), seed,
+          evalEvery: intArg('--eval-every', f.evalEvery, 0), saveBest: f.saveBest !== undefined,
+          ...(typeof f.saveBest === 'string' ? { metricForBestModel: f.saveBest } : {}),
+          patience: intArg('--patience', f.patience, 0), resume: f.resume ?? false, overwrite: f.overwrite,
         };
         let r: FinetuneResult;
         let labels: string[];
@@ -158,7 +186,7 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
           const d = data === 'brown-genre' ? classificationAsText2Text(brownGenreData({ seed }), prefix) : await text2textJsonlData(data, f.eval, prefix);
           if (perLabel > 0) {
             if (!d.labels) throw new Error('--per-label applies to classification data ("text" and "label", or brown-genre)');
-            d.train = limitPerLabel(d.train.map((x) => ({ text: x.input, label: x.target })), perLabel, seed).map((x) => ({ input: x.text, target: x.label }));
+            d.train = requirePerLabel(d.train.map((x) => ({ text: x.input, label: x.target })), perLabel, seed).map((x) => ({ input: x.text, target: x.label }));
           }
           d.train = limitExamples(d.train, limit, seed);
           labels = d.labels ?? [];
@@ -171,7 +199,7 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
           r = await withInterrupt((signal) => finetuneTagger({ ...common, data: d, signal }));
         } else {
           const d = data === 'brown-genre' ? brownGenreData({ seed }) : await jsonlData(data, f.eval);
-          d.train = limitExamples(limitPerLabel(d.train, perLabel, seed), limit, seed);
+          d.train = limitExamples(requirePerLabel(d.train, perLabel, seed), limit, seed);
           labels = d.labels;
           r = await withInterrupt((signal) => finetuneClassifier({ ...common, data: d, auxLm, signal }));
         }
@@ -182,6 +210,8 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
           console.error(`interrupted at step ${r.steps} of ${r.plannedSteps}; checkpoint saved in ${r.dir}; scores below are of the partly trained model`);
           process.exitCode = 130;
         } else if (r.stoppedBy === 'nonfinite') process.exitCode = 2;
+        else if (r.stoppedBy === 'early-stop') console.error(`early stop at step ${r.steps} of ${r.plannedSteps}: ${r.best?.metric} did not improve for ${common.patience} evaluations`);
+        if (r.best && common.saveBest) console.error(`best ${r.best.metric} ${r.best.value.toFixed(4)} at step ${r.best.step}: the scores below and ${r.dir} are that checkpoint's`);
         if (f.json) console.log(JSON.stringify({ ...summary, macroF1: Number.isNaN(r.macroF1) ? null : r.macroF1, task, labels, scratch: f.scratch }));
         else if (task === 'qa') {
           console.log(`exact match ${(100 * (r.exactMatch ?? 0)).toFixed(1)}%, F1 ${(100 * (r.f1 ?? 0)).toFixed(1)}% on ${r.evalExamples} held-out questions (${r.trainExamples} training questions, ${r.steps}${r.steps < r.plannedSteps ? ` of ${r.plannedSteps}` : ''} steps${f.scratch ? ', from scratch' : ''}) -> ${r.dir}`);
@@ -212,12 +242,28 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
     .option('--doc-stride <n>', 'qa: tokens shared by consecutive windows', String(QA_DEFAULTS.docStride))
     .option('--max-answer-length <n>', 'qa: longest answer in tokens', String(QA_DEFAULTS.maxAnswerLength))
     .option('--n-best-size <n>', 'qa: start and end candidates per window, and the answers --json lists', String(QA_DEFAULTS.nBestSize))
+    .option('--input <file.jsonl>', 'predict every line of a JSONL file: {"text"} (and "text_pair") to classify, {"tokens"} to tag, {"input"} for text2text; lines with the gold "label", "tags" or "target" are scored')
+    .option('--output <file.jsonl>', 'with --input: write the JSONL predictions here (default: standard output)')
+    .option('--text-pair <text>', 'classify a sentence pair: the second segment (HF text_pair)')
     .option('--json', 'print one JSON object instead of prose: {text, label, probabilities}, {tokens, tags}, {input, output} or {question, answer, score, probability, start, end, nBest}', false)
     .argument('[text...]', 'the text to classify or to transform, or the words to tag (split on whitespace)')
     .action(async (words: string[], f: PredictFlags) => {
       try {
+        if (f.input !== undefined && words.length) throw new Error('give either <text> or --input <file.jsonl>, not both');
+        if (f.output !== undefined && f.input === undefined) throw new Error('--output applies to --input <file.jsonl>');
         const dir = await resolveModelDir(f.model);
         const m = await loadFinetuned(nodeBackend, dir);
+        if (f.input !== undefined) {
+          const lines: string[] = [];
+          const r = await predictFile(m, f.input, (l) => (f.output === undefined ? console.log(l) : void lines.push(l)), { maxNewTokens: intArg('--max-new-tokens', f.maxNewTokens, 1) });
+          if (f.output !== undefined) await writeFileAtomic(f.output, lines.length ? `${lines.join('\n')}\n` : '');
+          // The summary goes to stderr when the predictions go to stdout, so that stdout stays JSONL.
+          const say = f.output === undefined ? console.error : console.log;
+          say(`${r.count} lines predicted${f.output !== undefined ? ` -> ${f.output}` : ''}` +
+            (r.gold ? `; ${r.gold.metric.replace('_', ' ')} ${(100 * r.gold.value).toFixed(1)}% over ${r.gold.count} gold ${m.task === 'tag' ? 'tags' : 'answers'}` : ''));
+          return;
+        }
+        if (f.textPair !== undefined && m.task !== 'classify') throw new Error(`--text-pair applies to sequence classifiers; ${dir} is a ${m.architecture}`);
         const qaFlag = f.question !== undefined ? '--question' : f.context !== undefined ? '--context' : f.contextFile !== undefined ? '--context-file' : undefined;
         if (m.task !== 'qa' && qaFlag) throw new Error(`${qaFlag} applies to a question-answering model; ${dir} is a ${m.architecture} (task ${m.task})`);
         if (m.task === 'qa') {
@@ -242,8 +288,8 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
         }
         const text = words.join(' ');
         if (!text.trim()) throw new Error('<text> is empty: give the text to classify after the flags');
-        const { label, probabilities } = await m.classify(text);
-        if (f.json) console.log(JSON.stringify({ text, label, probabilities, model: path.resolve(dir) }));
+        const { label, probabilities } = await m.classify(text, f.textPair);
+        if (f.json) console.log(JSON.stringify({ text, ...(f.textPair !== undefined ? { text_pair: f.textPair } : {}), label, probabilities, model: path.resolve(dir) }));
         else {
           console.log(label);
           for (const [l, p] of Object.entries(probabilities).sort((a, b) => b[1] - a[1])) console.log(`  ${l.padEnd(18)} ${(100 * p).toFixed(1)}%`);

@@ -98,7 +98,7 @@ export async function runParadigm(o: ParadigmOptions, backend: Backend, log: (s:
         const r = await finetuneClassifier({
           backend, base: { hf: info.hf, store, tokenizer: pre.tokenizer, tokenizerDir: pre.finalDir }, scratch, data,
           out: path.join(o.out, `finetune-${task}-${perLabel}-${name}`), maxLen: 64, batchSize: 16, epochs: o.finetuneEpochs,
-          lr: o.finetuneLr, warmupFraction: 0.1, weightDecay: 0.01, gradClip: 1, auxLm: 0, dropout: 0.1, seed: o.seed,
+          lr: o.finetuneLr, warmupRatio: 0.1, weightDecay: 0.01, gradClip: 1, auxLm: 0, dropout: 0.1, seed: o.seed,
           progress: o.progress, label: `${task} ${perLabel}/label ${name}`,
         });
         runs[name] = r;

@@ -101,7 +101,13 @@ export function perplexity(meanLoss: number): number {
  * tags present in the kept truth or predictions.
  */
 export function tokenClassificationScores(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, ignore = -100): { accuracy: number; macroF1: number; count: number } {
-  checkPairs(yTrue, yPred, 'tokenClassificationScores');
+  const { yTrue: t, yPred: p } = withoutIgnored(yTrue, yPred, ignore);
+  return { accuracy: accuracy(t, p), macroF1: macroF1(t, p), count: t.length };
+}
+
+/** The (truth, prediction) pairs whose true label is not `ignore` (-100: continuation pieces, special tokens). */
+export function withoutIgnored(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, ignore = -100): { yTrue: number[]; yPred: number[] } {
+  checkPairs(yTrue, yPred, 'withoutIgnored');
   const t: number[] = [];
   const p: number[] = [];
   for (let i = 0; i < yTrue.length; i++) {
@@ -109,7 +115,7 @@ export function tokenClassificationScores(yTrue: ArrayLike<number>, yPred: Array
     t.push(yTrue[i]!);
     p.push(yPred[i]!);
   }
-  return { accuracy: accuracy(t, p), macroF1: macroF1(t, p), count: t.length };
+  return { yTrue: t, yPred: p };
 }
 
 // ---- extractive QA: the official SQuAD v1.1 evaluation script (evaluate-v1.1.py) ----

@@ -7,13 +7,13 @@ import type { Tokenizer } from '../tokenizers/index.js';
 import { brownQa, readSquad, type SquadExample } from '../data/squad.js';
 import { prepareQaFeatures, type QaAnswer, type QaFeature } from '../data/qa-features.js';
 import { Rng } from '../data/rng.js';
-import type { ParameterStore } from '../runtime/store.js';
 import type { Backend } from '../runtime/backend.js';
-import type { TaskHead, TaskModel } from '../models/registry.js';
 import { taskHead } from '../models/tasks.js';
 import { squadScores } from './metrics.js';
 import { QA_DEFAULTS, QaPredictor, type QaSettings } from './qa-predict.js';
-import { maxPositions, trainTask, type Encoded, type FinetuneCommonOptions, type FinetuneResult } from './finetune.js';
+import {
+  checkHeldOut, common, inRunFolder, maxPositions, trainTask, type Encoded, type FinetuneCommonOptions, type FinetuneResult, type ScoreContext, type Scores,
+} from './finetune.js';
 
 export { QA_DEFAULTS, type QaSettings } from './qa-predict.js';
 
@@ -21,6 +21,8 @@ export { QA_DEFAULTS, type QaSettings } from './qa-predict.js';
 export interface QaData {
   train: SquadExample[];
   eval: SquadExample[];
+  /** What the held-out set is, for errors (default "the evaluation set"). */
+  evalName?: string;
 }
 
 /**
@@ -32,6 +34,7 @@ export function brownQaData(opts: { evalSplit?: 'validation' | 'test'; maxEval?:
   return {
     train: brownQa('train', { seed, sentences: opts.sentences }),
     eval: brownQa(opts.evalSplit ?? 'validation', { seed: seed + 1, sentences: opts.sentences, n: opts.maxEval ?? 500 }),
+    evalName: `brown-qa (${opts.evalSplit ?? 'validation'} documents)`,
   };
 }
 
@@ -41,17 +44,11 @@ export function brownQaData(opts: { evalSplit?: 'validation' | 'test'; maxEval?:
  */
 export async function squadData(spec: string, evalSpec?: string): Promise<QaData> {
   const all = await readSquad(spec);
-  if (evalSpec) {
-    const ev = await readSquad(evalSpec);
-    const seen = new Set(all.map((x) => x.id));
-    const both = ev.find((x) => seen.has(x.id));
-    if (both) throw new Error(`--eval ${evalSpec}: question "${both.id}" is also in the training data ${spec}`);
-    return { train: all, eval: ev };
-  }
+  if (evalSpec) return { train: all, eval: await readSquad(evalSpec), evalName: `--eval ${evalSpec}` };
   const paragraph = new Map<string, number>();
   for (const x of all) if (!paragraph.has(`${x.title}\u0000${x.context}`)) paragraph.set(`${x.title}\u0000${x.context}`, paragraph.size);
   const held = (x: SquadExample) => paragraph.get(`${x.title}\u0000${x.context}`)! % 10 === 9;
-  const d = { train: all.filter((x) => !held(x)), eval: all.filter(held) };
+  const d = { train: all.filter((x) => !held(x)), eval: all.filter(held), evalName: `${spec} (every 10th paragraph)` };
   if (!d.eval.length) throw new Error(`${spec}: fewer than 10 paragraphs, so none is held out for evaluation; give held-out questions with --eval`);
   return d;
 }
@@ -83,20 +80,26 @@ function encodeFeatures(features: readonly QaFeature[], maxLen: number, pad: num
   return { rows: n, width: 2, ids, mask, y, types };
 }
 
-/** SQuAD scores of a QA model on questions, with its best answer to each. */
-export interface QaEvaluation {
-  exactMatch: number;
-  f1: number;
-  predictions: { id: string; answer: QaAnswer }[];
+/** SQuAD scores of a QA model on questions (metrics exact_match and f1, fractions), with its best answer to each. */
+export interface QaScores extends Scores {
+  metrics: { exact_match: number; f1: number };
+  answers: QaAnswer[];
 }
 
-/** Answer every question (all its windows) and score the best answers against all the gold answers. */
-export async function evaluateQa(backend: Backend, model: TaskModel, store: ParameterStore, head: TaskHead, tok: Tokenizer, pad: number, xs: readonly SquadExample[], s: QaSettings): Promise<QaEvaluation> {
-  const predictor = await QaPredictor.create(backend, model, store, head, tok, pad);
-  const answers = await predictor.answer(xs, s);
-  const best = answers.map((a) => a[0]!);
-  const { exactMatch, f1 } = squadScores(best.map((a) => a.text), xs.map((x) => x.answers.map((a) => a.text)));
-  return { exactMatch, f1, predictions: xs.map((x, i) => ({ id: x.id, answer: best[i]! })) };
+/**
+ * The QA scorer: answers every question from all its windows and scores the best answer against all the gold
+ * answers. The forward pass is compiled once and reads the current weights at each call.
+ */
+export function qaScorer(backend: Backend, tok: Tokenizer, xs: readonly SquadExample[], s: QaSettings): (c: Pick<ScoreContext, 'model' | 'store' | 'head' | 'pad'>) => () => Promise<QaScores> {
+  return (c) => {
+    let predictor: QaPredictor | undefined;
+    return async () => {
+      predictor ??= await QaPredictor.create(backend, c.model, c.store, c.head, tok, c.pad);
+      const answers = (await predictor.answer(xs, s)).map((a) => a[0]!);
+      const { exactMatch, f1 } = squadScores(answers.map((a) => a.text), xs.map((x) => x.answers.map((a) => a.text)));
+      return { metrics: { exact_match: exactMatch, f1 }, answers };
+    };
+  };
 }
 
 /** A QA run's result: the shared shape with exact match and F1 always set, and the training windows. */
@@ -105,17 +108,17 @@ export type QaFinetuneResult = FinetuneResult & { exactMatch: number; f1: number
 /**
  * Fine-tune a 'qa' head on SQuAD-style questions: each training question becomes one or more windows (a long
  * context is split with `docStride`), labelled with the first gold answer's tokens or the CLS index; the epochs
- * and the batch size count windows, as run_qa.py's Trainer does. `accuracy` is the exact match, `macroF1` NaN
- * (there are no classes) and `f1` the SQuAD F1;
- * `samples` holds the first held-out questions (input), their first gold answer (target) and the model's (output).
+ * and the batch size count windows, as run_qa.py's Trainer does. Evaluated (on the schedule and at the end) by
+ * answering the held-out questions: metrics exact_match and f1, the primary metric f1; the held-out windows,
+ * labelled like the training ones, give the eval loss. `accuracy` is the exact match, `macroF1` NaN (there are
+ * no classes); `samples` holds the first held-out questions (input), their first gold answer (target) and the
+ * model's (output).
  */
 export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult> {
   const { data } = o;
   if (!data.train.length) throw new Error('no training questions');
-  if (!data.eval.length) throw new Error('no held-out questions to evaluate on');
-  const seen = new Set(data.train.map((x) => x.id));
-  const both = data.eval.find((x) => seen.has(x.id));
-  if (both) throw new Error(`held-out question "${both.id}" is also a training question`);
+  const key = (x: SquadExample) => `${x.question.trim()} | ${x.context}`;
+  checkHeldOut(data.train.map(key), data.eval.map(key), data.evalName ?? 'the evaluation set', 'question');
   const s: QaSettings = {
     maxLen: o.maxLen, docStride: o.docStride ?? QA_DEFAULTS.docStride, nBestSize: o.nBestSize ?? QA_DEFAULTS.nBestSize,
     maxAnswerLength: o.maxAnswerLength ?? QA_DEFAULTS.maxAnswerLength,
@@ -123,16 +126,19 @@ export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult
   const tok = o.base.tokenizer;
   const limit = maxPositions(o.base.hf, taskHead(o.base.hf.model_type, 'qa'));
   if (o.maxLen > limit) throw new Error(`--max-len ${o.maxLen} is longer than the ${limit} positions ${o.base.hf.model_type} reads`);
-  const train = await prepareQaFeatures(tok, data.train.map((x) => ({ ...x, answer: x.answers[0] })), s);
-  const r = await trainTask(o, 'qa', [], train.length, async (_head, pad) => ({
-    train: encodeFeatures(train, o.maxLen, pad),
-    ev: encodeFeatures([], o.maxLen, pad),
-  }));
-  const ev = await evaluateQa(o.backend, r.model, r.store, r.head, tok, r.pad, data.eval, s);
-  return {
-    accuracy: ev.exactMatch, macroF1: NaN, exactMatch: ev.exactMatch, f1: ev.f1, trainExamples: data.train.length, evalExamples: data.eval.length,
-    trainFeatures: train.length,
-    samples: data.eval.slice(0, 5).map((x, i) => ({ input: x.question, target: x.answers[0]!.text, output: ev.predictions[i]!.answer.text })),
-    steps: r.steps, plannedSteps: r.plannedSteps, stoppedBy: r.stoppedBy, dir: r.dir, losses: r.losses, architecture: r.architecture,
-  };
+  const labelled = (xs: SquadExample[]) => prepareQaFeatures(tok, xs.map((x) => ({ ...x, answer: x.answers[0] })), s);
+  const train = await labelled(data.train);
+  const ev = await labelled(data.eval);
+  return inRunFolder(o, async () => {
+    const r = await trainTask(o, 'qa', [], train.length, async (_head, pad) => ({
+      train: encodeFeatures(train, o.maxLen, pad),
+      ev: encodeFeatures(ev, o.maxLen, pad),
+    }), qaScorer(o.backend, tok, data.eval, s), 'f1');
+    const { exact_match: exactMatch, f1 } = r.scores.metrics;
+    return {
+      accuracy: exactMatch, macroF1: NaN, exactMatch, f1, trainExamples: data.train.length, evalExamples: data.eval.length, trainFeatures: train.length,
+      samples: data.eval.slice(0, 5).map((x, i) => ({ input: x.question, target: x.answers[0]!.text, output: r.scores.answers[i]!.text })),
+      ...common(r),
+    };
+  });
 }

@@ -2,20 +2,11 @@
 // generate --json round trip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cli } from '../helpers/cli.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const isTs = import.meta.url.endsWith('.ts');
-const main = path.join(here, '..', '..', 'src', 'cli', isTs ? 'main.ts' : 'main.js');
-
-function cli(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [...(isTs ? ['--import', 'tsx'] : []), main, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
 
 test('--help lists every train option with its default', () => {
   const r = cli('train', '--help');

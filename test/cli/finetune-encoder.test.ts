@@ -2,10 +2,8 @@
 // built CLI; the errors name the flag for a bad task or data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
 import { initParameters } from '../../src/nn/index.js';
 import '../../src/models/index.js';
@@ -14,15 +12,8 @@ import { gpt2Config, gpt2ConfigToHf, Gpt2LMHeadModel } from '../../src/models/gp
 import { saveTokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
 import type { ParamSpec } from '../../src/nn/index.js';
 import { tempDir } from '../tokenizers/helpers.js';
+import { cli } from '../helpers/cli.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const isTs = import.meta.url.endsWith('.ts');
-const main = path.join(here, '..', '..', 'src', 'cli', isTs ? 'main.ts' : 'main.js');
-
-function cli(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [...(isTs ? ['--import', 'tsx'] : []), main, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
 
 const weights = (specs: ParamSpec[], seed: number) => {
   const init = initParameters(specs, seed);

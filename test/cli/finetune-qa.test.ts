@@ -56,6 +56,20 @@ test('finetune --task qa on brown-qa SQuAD files, then predict answers with a sp
   assert.equal(plain.out.split('\n')[0], a.answer);
   assert.match(plain.out, /score -?\d+\.\d{3} \(start \+ end logit\), probability \d+\.\d% among the \d+ best spans/);
 
+  // predict --input: one JSON line per question, scored by SQuAD F1 where "answers" are given.
+  const lines = path.join(dir, 'questions.jsonl');
+  writeFileSync(lines, [
+    JSON.stringify({ question: 'Who said the election was fair?', context, answers: ['The mayor'] }),
+    JSON.stringify({ question: 'What did the jury praise?', context, answers: [{ text: 'the city' }] }),
+  ].join('\n'));
+  const batch = cli('predict', '--model', out, '--input', lines);
+  assert.equal(batch.code, 0, batch.err);
+  const rows = batch.out.trim().split('\n').map((l) => JSON.parse(l) as { question: string; answer: string; start: number; end: number });
+  assert.equal(rows.length, 2);
+  assert.equal(rows[0]!.answer, a.answer);
+  for (const row of rows) assert.equal(context.slice(row.start, row.end), row.answer);
+  assert.match(batch.err, /2 lines predicted; f1 \d+\.\d% over 2 gold answers/);
+
   // Errors name what is missing or wrong.
   assert.match(cli('predict', '--model', out, '--context', context).err, /give --question/);
   assert.match(cli('predict', '--model', out, '--question', 'Who?').err, /give the text holding the answer with --context/);
@@ -68,7 +82,7 @@ test('finetune --task qa on brown-qa SQuAD files, then predict answers with a sp
   assert.match(cli('finetune', '--from', pre, '--task', 'qa', '--data', badSquad, '--out', path.join(dir, 'x')).err, /bad\.json: data\[0\]\.paragraphs\[0\]\.qas\[0\]\.answers\[0\]\.answer_start: the context at 0 reads "a", not the answer "b"/);
   // A classifier does not take QA flags.
   const tagged = path.join(dir, 'tagged.jsonl');
-  writeFileSync(tagged, Array.from({ length: 20 }, (_, i) => JSON.stringify({ text: `the cat ${i % 2 ? 'sat' : 'ran'}`, label: i % 2 ? 'a' : 'b' })).join('\n'));
+  writeFileSync(tagged, Array.from({ length: 20 }, (_, i) => JSON.stringify({ text: `the cat ${i} ${i % 2 ? 'sat' : 'ran'}`, label: i % 2 ? 'a' : 'b' })).join('\n'));
   const clf = path.join(dir, 'clf');
   assert.equal(cli('finetune', '--from', pre, '--task', 'classify', '--data', tagged, '--out', clf, '--max-len', '16', '--epochs', '1').code, 0);
   assert.match(cli('predict', '--model', clf, '--question', 'Who?', 'the cat').err, /--question applies to a question-answering model/);

@@ -3,25 +3,16 @@
 // and macro-F1 over the genre words; `--task classify` on a T5 runs text2text with a note.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
 import { initParameters } from '../../src/nn/index.js';
 import '../../src/models/index.js';
 import { getModel } from '../../src/models/registry.js';
 import { saveTokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
 import { brownSlice, tempDir } from '../tokenizers/helpers.js';
+import { cli } from '../helpers/cli.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const isTs = import.meta.url.endsWith('.ts');
-const main = path.join(here, '..', '..', 'src', 'cli', isTs ? 'main.ts' : 'main.js');
-
-function cli(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [...(isTs ? ['--import', 'tsx'] : []), main, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
 
 const dir = tempDir('pretrain-cli-t5-');
 const SOURCE = ['red', 'blue', 'green', 'black', 'white', 'pink'];

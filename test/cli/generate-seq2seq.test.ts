@@ -2,23 +2,14 @@
 // for decoders and the tokens of Seq2SeqGenerator (greedy, beam search); sampling is reproducible with --seed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Seq2SeqGenerator } from '../../src/generate/seq2seq.js';
 import { nodeBackend } from '../../src/runtime/node.js';
 import { writeTinyT5 } from '../helpers/t5.js';
+import { cli } from '../helpers/cli.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const isTs = import.meta.url.endsWith('.ts');
-const main = path.join(here, '..', '..', 'src', 'cli', isTs ? 'main.ts' : 'main.js');
-
-function cli(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [...(isTs ? ['--import', 'tsx'] : []), main, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
 
 interface Out { prompt: string; prompt_ids: number[]; seed?: number; samples: { ids: number[]; text: string; finish_reason: string; score?: number }[] }
 
