@@ -20,6 +20,8 @@ export { pretrain } from './train/pretrain.js';
 export { registerModel, getModel, modelTypes, type ModelEntry, type PretrainingModel } from './models/registry.js';
 export { registerObjective, getObjective, objectiveNames, objectiveHeads, type Objective } from './objectives/objective.js';
 export { finetuneClassifier, brownGenreData, jsonlData } from './train/finetune.js';
+export { finetuneQa, brownQaData, squadData, type QaData, type QaFinetuneResult } from './train/qa.js';
+export { squadScores, squadF1, squadExactMatch, squadNormalize } from './train/metrics.js';
 export { Generator, textStreamer } from './generate/generate.js';
 export { exportDecoderOnnx } from './generate/decoder-graph.js';
 export { saveCheckpoint, loadCheckpoint } from './io/checkpoint.js';

@@ -21,3 +21,8 @@ export * from './shards.js';
 export * from './batching.js';
 export { UNIVERSAL_TAGS, brownToUniversal, brownTagBase, brownPosData, type UniversalTag, type TaggedSentence } from './brown-pos.js';
 export { IGNORE_INDEX, readTaggedJsonl, alignWordLabels, encodeWithSpecials, keptPositions, type AlignedSentence } from './tagging.js';
+export { readSquad, parseSquad, squadJson, brownQa, type SquadExample, type SquadAnswer, type BrownQaOptions } from './squad.js';
+export {
+  prepareQaFeatures, bestAnswers, pairTemplate, decoderTemplate, contextWindows, QA_NO_ANSWER,
+  type QaInput, type QaFeature, type QaFeatureOptions, type QaAnswer, type QaAnswerOptions, type PairTemplate,
+} from './qa-features.js';

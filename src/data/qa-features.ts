@@ -78,9 +78,16 @@ export interface QaFeatureOptions {
   maxLen: number;
   /** Tokens shared by consecutive windows of a long context (run_qa.py's doc_stride). */
   docStride: number;
+  /** The tokens around question and context (default: the tokenizer's pair template; decoders: `decoderTemplate`). */
+  template?: PairTemplate;
 }
 
-/** The CLS index: where a window without the answer points its start and end. */
+/** A decoder's framing: the question, EOS, then the context; no other special token, one segment. */
+export function decoderTemplate(eos: number): PairTemplate {
+  return { prefix: [], middle: [eos], suffix: [], typeA: 0, typeB: 0 };
+}
+
+/** The CLS index: where a window without the answer points its start and end (a decoder's first question token). */
 export const QA_NO_ANSWER = 0;
 
 /** Leading whitespace off each offset (a byte-level BPE token carries the space before its word). */
@@ -108,7 +115,7 @@ export function contextWindows(n: number, room: number, stride: number): Array<[
 
 /** The features of QA examples: one or more windows each, labelled with the answer's tokens where given. */
 export async function prepareQaFeatures(tok: Tokenizer, examples: readonly QaInput[], o: QaFeatureOptions): Promise<QaFeature[]> {
-  const tpl = await pairTemplate(tok);
+  const tpl = o.template ?? (await pairTemplate(tok));
   // run_qa.py strips the question's leading whitespace (some SQuAD questions start with many spaces).
   const questions = await tok.encodeBatch(examples.map((x) => x.question.trimStart()), { addSpecialTokens: false });
   const contexts = await tok.encodeBatch(examples.map((x) => x.context), { addSpecialTokens: false });

@@ -9,7 +9,8 @@ import type { Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
 import { parseBertConfig, type HfBertConfig, type HfConfig } from '../io/hf-config.js';
 import { Ctx, Embedding, LayerNorm, Linear, MLP, Module, MultiHeadAttention, Param, activate, paddingMask } from '../nn/index.js';
-import { headLoss, registerModel, type TaskModel, type HeadName, type HeadOutputs, type ModelSize, type ModelTokens, type PretrainingModel } from './registry.js';
+import { spanLoss, spanTaskModel, splitSpanLogits } from './qa-loss.js';
+import { headLoss, registerModel, type HeadName, type HeadOutputs, type ModelSize, type ModelTokens, type PretrainingModel } from './registry.js';
 
 /** Our (camelCase) BERT config; RoBERTa uses the same one. */
 export interface BertConfig {
@@ -436,34 +437,6 @@ export class BertForQuestionAnswering extends Module {
   }
 }
 
-/** A QA head as a registry task model: logits [B, T, 2], labels [B, 2] (start, end). */
-export function spanTaskModel(m: BertForQuestionAnswering): TaskModel {
-  return {
-    parameters: () => m.parameters(),
-    forward: (ctx, inp) => m.logits(ctx, inp),
-    loss: (ctx, inp, labels) => {
-      const [start, end] = F.split(labels, 1, [1, 1]);
-      return m.loss(ctx, inp, F.squeeze(start!, 1), F.squeeze(end!, 1));
-    },
-  };
-}
-
-/** [B, T, 2] span logits -> start and end logits [B, T]. */
-export function splitSpanLogits(logits: Tensor): { startLogits: Tensor; endLogits: Tensor } {
-  const [start, end] = F.split(logits, -1, [1, 1]);
-  return { startLogits: F.squeeze(start!, -1), endLogits: F.squeeze(end!, -1) };
-}
-
-/**
- * The loss of every *ForQuestionAnswering: (start CE + end CE) / 2 over positions [B] clamped to [0, T], a position
- * of T (beyond the sequence) being ignored, as HF clamps to `ignored_index = start_logits.size(1)`.
- */
-export function spanLoss(logits: Tensor, startPositions: Tensor, endPositions: Tensor): Tensor {
-  const { startLogits, endLogits } = splitSpanLogits(logits);
-  const t = F.dimValue(logits.graph, logits.shape[1]!, 'int64');
-  const clamp = (p: Tensor) => F.where(F.less(p, 0), 0, F.where(F.greaterOrEqual(p, t), -100, p));
-  return F.mul(F.add(F.crossEntropy(startLogits, clamp(startPositions)), F.crossEntropy(endLogits, clamp(endPositions))), 0.5);
-}
 
 // ---- config conversion and registration ----
 
@@ -542,7 +515,7 @@ registerModel({
     },
     qa: {
       architecture: 'BertForQuestionAnswering', framing: 'template', tokenTypes: true,
-      build: (hf, _numLabels, opts = {}) => spanTaskModel(new BertForQuestionAnswering(withDropout(bertConfigFromHf(asBert(hf)), opts.dropout))),
+      build: (hf, _numLabels, opts = {}) => spanTaskModel(new BertForQuestionAnswering(withDropout(bertConfigFromHf(asBert(hf)), opts.dropout)), (m, ctx, inp) => m.logits(ctx, inp)),
     },
   },
 });

@@ -1,6 +1,7 @@
 // Sequence classification with a decoder (GPT-1 style, HF's GPT2ForSequenceClassification): a linear `score`
 // head (no bias) on the hidden state of the last non-padding token, with gradients through the whole decoder,
-// plus an optional auxiliary LM loss (GPT-1 used weight 0.5).
+// plus an optional auxiliary LM loss (GPT-1 used weight 0.5); and extractive QA with a decoder
+// (GPT2ForQuestionAnswering): a `qa_outputs` span head on every hidden state.
 import type { Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
 import { Ctx, Linear, Module } from '../nn/index.js';
@@ -8,6 +9,7 @@ import type { HfConfig } from '../io/hf-config.js';
 import { causalLMFromHf, type CausalLM } from './index.js';
 import { shiftedLmLoss } from './lm-loss.js';
 import type { TaskHead, TaskModel } from './registry.js';
+import { spanTaskModel } from './qa-loss.js';
 
 /** Index of the rightmost position with attention_mask 1 in each row (works with left or right padding). */
 export function lastTokenIndex(attentionMask: Tensor): Tensor {
@@ -50,10 +52,15 @@ export class DecoderClassifier extends Module {
   }
 }
 
+/** HF's class-name prefix of a decoder's model_type: GPT2, Llama. */
+function hfPrefix(modelType: string): string {
+  return modelType === 'gpt2' ? 'GPT2' : modelType[0]!.toUpperCase() + modelType.slice(1);
+}
+
 /** The last-token classification head of a decoder (GPT2ForSequenceClassification, LlamaForSequenceClassification). */
 export function decoderClassifyHead(modelType: string): TaskHead {
   return {
-    architecture: `${modelType === 'gpt2' ? 'GPT2' : modelType[0]!.toUpperCase() + modelType.slice(1)}ForSequenceClassification`,
+    architecture: `${hfPrefix(modelType)}ForSequenceClassification`,
     framing: 'eos',
     tokenTypes: false,
     build: (hf: HfConfig, numLabels: number, opts = {}): TaskModel => {
@@ -64,6 +71,39 @@ export function decoderClassifyHead(modelType: string): TaskHead {
         forward: (ctx, inp) => clf.forward(ctx, inp.inputIds, inp.attentionMask).logits,
         loss: (ctx, inp, labels) => clf.loss(ctx, inp.inputIds, inp.attentionMask, labels, opts.auxLm ?? 0),
       };
+    },
+  };
+}
+
+/**
+ * Extractive QA with a decoder (HF's GPT2ForQuestionAnswering, LlamaForQuestionAnswering): a `qa_outputs`
+ * Linear(H, 2) on every hidden state gives start and end logits; the body keeps its names (`transformer.*`,
+ * `model.*`). The input is the question, EOS, then the context (no other special tokens): with causal attention
+ * every context token has read the whole question.
+ */
+export class DecoderQuestionAnswering extends Module {
+  readonly qa_outputs: Linear;
+  constructor(readonly lm: CausalLM, hidden: number, std = 0.02) {
+    super('');
+    this.child(lm as unknown as Module);
+    this.qa_outputs = this.child(new Linear('qa_outputs', hidden, 2, { std }));
+  }
+
+  /** [B, T, 2]: the start logit then the end logit of every token. */
+  logits(ctx: Ctx, inputIds: Tensor, attentionMask: Tensor): Tensor {
+    return this.qa_outputs.forward(ctx, this.lm.forward(ctx, { inputIds, attentionMask }).hidden);
+  }
+}
+
+/** The span head of a decoder (GPT2ForQuestionAnswering, LlamaForQuestionAnswering). */
+export function decoderQaHead(modelType: string): TaskHead {
+  return {
+    architecture: `${hfPrefix(modelType)}ForQuestionAnswering`,
+    framing: 'eos',
+    tokenTypes: false,
+    build: (hf: HfConfig, _numLabels: number, opts = {}): TaskModel => {
+      const info = causalLMFromHf(hf, { dropout: opts.dropout });
+      return spanTaskModel(new DecoderQuestionAnswering(info.model, info.hiddenSize), (m, ctx, inp) => m.logits(ctx, inp.inputIds, inp.attentionMask));
     },
   };
 }

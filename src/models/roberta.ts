@@ -10,10 +10,11 @@ import * as F from '../graph/index.js';
 import { parseRobertaConfig, type HfConfig, type HfRobertaConfig } from '../io/hf-config.js';
 import { Ctx, Linear, Module } from '../nn/index.js';
 import {
-  BertForQuestionAnswering, BertForTokenClassification, spanTaskModel, BertModel, MaskedLMHead, SpanBoundaryHead, bertConfigFromHf,
+  BertForQuestionAnswering, BertForTokenClassification, BertModel, MaskedLMHead, SpanBoundaryHead, bertConfigFromHf,
   bertHfFields, bertSizeConfig, firstToken, mlmLoss, sboLoss, sumHeads, withDropout, type BertConfig,
   type EncoderInputs, type EncoderOutputs,
 } from './bert.js';
+import { spanTaskModel } from './qa-loss.js';
 import { registerModel, type HeadName, type HeadOutputs, type PretrainingModel } from './registry.js';
 
 /** BERT's config plus the ids RoBERTa's config.json carries. */
@@ -207,7 +208,7 @@ registerModel({
       architecture: 'RobertaForQuestionAnswering', framing: 'template', tokenTypes: false,
       build: (hf, _numLabels, opts = {}) => {
         const c = robertaConfigFromHf(asRoberta(hf));
-        return spanTaskModel(new RobertaForQuestionAnswering({ ...c, ...withDropout(c, opts.dropout) }));
+        return spanTaskModel(new RobertaForQuestionAnswering({ ...c, ...withDropout(c, opts.dropout) }), (m, ctx, inp) => m.logits(ctx, inp));
       },
     },
   },

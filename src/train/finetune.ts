@@ -37,7 +37,7 @@ import { readLog, type LogRecord } from './log.js';
 import { writeLabelReport } from './report.js';
 import { claimForNewRun, lockRunFolder } from './run-folder.js';
 import { Trainer, type TrainResult } from './trainer.js';
-import { QA_DEFAULTS, QaPredictor, type QaSettings } from './qa-predict.js';
+import { QA_DEFAULTS, QaPredictor, qaTemplate, type QaSettings } from './qa-predict.js';
 import type { QaAnswer } from '../data/qa-features.js';
 import { weightsOf } from './pretrain.js';
 
@@ -992,7 +992,8 @@ async function loadQa(backend: Backend, dir: string, hf: HfConfig, head: TaskHea
   const model = head.build(hf, 0);
   const store = storeFromWeights(model.parameters(), weights, `${dir}/model.safetensors`);
   const tok = loadTokenizer(dir);
-  const predictor = await QaPredictor.create(backend, model, store, head, tok, padId(tok, hf));
+  const pad = padId(tok, hf, head.framing === 'eos' ? eosId(tok, hf) : undefined);
+  const predictor = await QaPredictor.create(backend, model, store, head, tok, pad, await qaTemplate(tok, head, hf));
   const maxLen = maxPositions(hf, head);
   const wrong = (what: string) => async (): Promise<never> => {
     throw new Error(`${dir} is a ${head.architecture} (task qa): it answers questions about a context, it does not ${what}`);

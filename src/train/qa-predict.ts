@@ -3,7 +3,10 @@
 // example's windows give its n best answers (run_qa.py's postprocess_qa_predictions). Used by QA evaluation
 // during fine-tuning and by `predict` on a loaded checkpoint.
 import { Ctx } from '../nn/index.js';
-import { bestAnswers, prepareQaFeatures, type QaAnswer, type QaAnswerOptions, type QaFeature, type QaInput } from '../data/qa-features.js';
+import {
+  bestAnswers, decoderTemplate, pairTemplate, prepareQaFeatures, type PairTemplate, type QaAnswer, type QaAnswerOptions, type QaFeature, type QaInput,
+} from '../data/qa-features.js';
+import type { HfConfig } from '../io/hf-config.js';
 import type { TaskHead, TaskModel } from '../models/registry.js';
 import type { Backend } from '../runtime/backend.js';
 import { Forward, type Batch } from '../runtime/step.js';
@@ -40,15 +43,25 @@ export function qaBatch(features: readonly QaFeature[], width: number, pad: numb
   return b;
 }
 
+/** The tokens around question and context: the tokenizer's pair template, or for a decoder question EOS context. */
+export async function qaTemplate(tok: Tokenizer, head: TaskHead, hf: HfConfig): Promise<PairTemplate> {
+  if (head.framing === 'template') return pairTemplate(tok);
+  if (head.framing !== 'eos') throw new Error(`--task qa: ${hf.model_type} frames texts as ${head.framing}; extractive QA needs an encoder or a decoder`);
+  const eos = tok.specialIds.eos ?? (Array.isArray(hf.eos_token_id) ? hf.eos_token_id[0] : hf.eos_token_id);
+  if (eos === undefined || eos === null) throw new Error(`${hf.model_type}: no EOS token (tokenizer or config.json) to separate the question from the context`);
+  return decoderTemplate(eos);
+}
+
 export class QaPredictor {
   private constructor(
     private readonly fwd: Forward,
     private readonly head: TaskHead,
     private readonly tok: Tokenizer,
     private readonly pad: number,
+    private readonly template: PairTemplate,
   ) {}
 
-  static async create(backend: Backend, model: TaskModel, store: ParameterStore, head: TaskHead, tok: Tokenizer, pad: number): Promise<QaPredictor> {
+  static async create(backend: Backend, model: TaskModel, store: ParameterStore, head: TaskHead, tok: Tokenizer, pad: number, template: PairTemplate): Promise<QaPredictor> {
     const fwd = await Forward.compile(backend, (g) => ({
       logits: model.forward(new Ctx(g), {
         inputIds: g.input('input_ids', 'int64', ['batch', 'seq']),
@@ -56,12 +69,12 @@ export class QaPredictor {
         ...(head.tokenTypes ? { tokenTypeIds: g.input('token_type_ids', 'int64', ['batch', 'seq']) } : {}),
       }),
     }), store, 'qa');
-    return new QaPredictor(fwd, head, tok, pad);
+    return new QaPredictor(fwd, head, tok, pad, template);
   }
 
   /** The n best answers of each example, best first. */
   async answer(examples: readonly QaInput[], s: QaSettings, batchSize = 32): Promise<QaAnswer[][]> {
-    const features = await prepareQaFeatures(this.tok, examples, s);
+    const features = await prepareQaFeatures(this.tok, examples, { ...s, template: this.template });
     const windows = examples.map(() => [] as Parameters<typeof bestAnswers>[1][number][]);
     for (let i = 0; i < features.length; i += batchSize) {
       const chunk = features.slice(i, i + batchSize);

@@ -5,12 +5,12 @@
 // scored by the official SQuAD v1.1 exact match and F1 (as fractions; F1 is the primary metric).
 import type { Tokenizer } from '../tokenizers/index.js';
 import { brownQa, readSquad, type SquadExample } from '../data/squad.js';
-import { prepareQaFeatures, type QaAnswer, type QaFeature } from '../data/qa-features.js';
+import { prepareQaFeatures, type PairTemplate, type QaAnswer, type QaFeature } from '../data/qa-features.js';
 import { Rng } from '../data/rng.js';
 import type { Backend } from '../runtime/backend.js';
 import { taskHead } from '../models/tasks.js';
 import { squadScores } from './metrics.js';
-import { QA_DEFAULTS, QaPredictor, type QaSettings } from './qa-predict.js';
+import { QA_DEFAULTS, QaPredictor, qaTemplate, type QaSettings } from './qa-predict.js';
 import {
   checkHeldOut, common, inRunFolder, maxPositions, trainTask, type Encoded, type FinetuneCommonOptions, type FinetuneResult, type ScoreContext, type Scores,
 } from './finetune.js';
@@ -90,11 +90,11 @@ export interface QaScores extends Scores {
  * The QA scorer: answers every question from all its windows and scores the best answer against all the gold
  * answers. The forward pass is compiled once and reads the current weights at each call.
  */
-export function qaScorer(backend: Backend, tok: Tokenizer, xs: readonly SquadExample[], s: QaSettings): (c: Pick<ScoreContext, 'model' | 'store' | 'head' | 'pad'>) => () => Promise<QaScores> {
+export function qaScorer(backend: Backend, tok: Tokenizer, template: PairTemplate, xs: readonly SquadExample[], s: QaSettings): (c: Pick<ScoreContext, 'model' | 'store' | 'head' | 'pad'>) => () => Promise<QaScores> {
   return (c) => {
     let predictor: QaPredictor | undefined;
     return async () => {
-      predictor ??= await QaPredictor.create(backend, c.model, c.store, c.head, tok, c.pad);
+      predictor ??= await QaPredictor.create(backend, c.model, c.store, c.head, tok, c.pad, template);
       const answers = (await predictor.answer(xs, s)).map((a) => a[0]!);
       const { exactMatch, f1 } = squadScores(answers.map((a) => a.text), xs.map((x) => x.answers.map((a) => a.text)));
       return { metrics: { exact_match: exactMatch, f1 }, answers };
@@ -124,16 +124,18 @@ export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult
     maxAnswerLength: o.maxAnswerLength ?? QA_DEFAULTS.maxAnswerLength,
   };
   const tok = o.base.tokenizer;
-  const limit = maxPositions(o.base.hf, taskHead(o.base.hf.model_type, 'qa'));
+  const head = taskHead(o.base.hf.model_type, 'qa');
+  const limit = maxPositions(o.base.hf, head);
   if (o.maxLen > limit) throw new Error(`--max-len ${o.maxLen} is longer than the ${limit} positions ${o.base.hf.model_type} reads`);
-  const labelled = (xs: SquadExample[]) => prepareQaFeatures(tok, xs.map((x) => ({ ...x, answer: x.answers[0] })), s);
+  const template = await qaTemplate(tok, head, o.base.hf);
+  const labelled = (xs: SquadExample[]) => prepareQaFeatures(tok, xs.map((x) => ({ ...x, answer: x.answers[0] })), { ...s, template });
   const train = await labelled(data.train);
   const ev = await labelled(data.eval);
   return inRunFolder(o, async () => {
     const r = await trainTask(o, 'qa', [], train.length, async (_head, pad) => ({
       train: encodeFeatures(train, o.maxLen, pad),
       ev: encodeFeatures(ev, o.maxLen, pad),
-    }), qaScorer(o.backend, tok, data.eval, s), 'f1');
+    }), qaScorer(o.backend, tok, template, data.eval, s), 'f1');
     const { exact_match: exactMatch, f1 } = r.scores.metrics;
     return {
       accuracy: exactMatch, macroF1: NaN, exactMatch, f1, trainExamples: data.train.length, evalExamples: data.eval.length, trainFeatures: train.length,

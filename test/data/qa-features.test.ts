@@ -4,7 +4,7 @@
 // and astral characters included), and the post-processing that picks the best valid span across windows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bestAnswers, contextWindows, pairTemplate, prepareQaFeatures, QA_NO_ANSWER, type QaFeature } from '../../src/data/qa-features.js';
+import { bestAnswers, contextWindows, decoderTemplate, pairTemplate, prepareQaFeatures, QA_NO_ANSWER, type QaFeature } from '../../src/data/qa-features.js';
 import { tokenizerFromJson, trainTokenizer } from '../../src/tokenizers/index.js';
 
 const WORDS = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango'.split(' ');
@@ -86,6 +86,19 @@ test('offsets map back to the exact context substring with accents and character
     // is trimmed to an empty span, as the tokenizer's trim_offsets leaves it).
     for (const o of g!.offsets) if (o) assert.ok(o[0] >= 0 && o[1] <= ctx.length && o[0] <= o[1] && (o[0] === o[1] || !/\s/.test(ctx[o[0]]!)), JSON.stringify(o));
   }
+});
+
+test('decoder framing: question EOS context windows, the stride counted in context tokens alone', async () => {
+  const eos = 999;
+  // "where ?" is 2 tokens, then EOS: 16 - 3 = 13 context tokens a window, stride 4 -> windows at 0 and 9.
+  const fs = await prepareQaFeatures(wordpiece, [{ question: 'where?', context, answer: wordsAt(12, 13) }], { maxLen: 16, docStride: 4, template: decoderTemplate(eos) });
+  assert.deepEqual(fs.map((f) => f.ids.length), [16, 14]);
+  assert.deepEqual(fs[0]!.ids.slice(0, 3).map((i) => (i === eos ? '<eos>' : wordpiece.idToToken(i))), ['where', '?', '<eos>']);
+  assert.ok(fs.every((f) => f.typeIds.every((t) => t === 0) && f.ids.filter((i) => i === eos).length === 1));
+  assert.deepEqual(fs.map((f) => cut(f, 3)), ['alpha', 'juliet']);
+  // Words 12..13 lie past the first window's 13 tokens (0..12): only the second holds both, at 3 + 3 and 3 + 4.
+  assert.deepEqual(fs.map((f) => [f.startPosition, f.endPosition]), [[0, 0], [6, 7]]);
+  assert.equal(context.slice(fs[1]!.offsets[6]![0], fs[1]!.offsets[7]![1]), 'mike november');
 });
 
 test('a question that leaves no room for the context is an error naming --max-len', async () => {

@@ -69,11 +69,36 @@ test('a tiny BERT learns crafted questions: the loss falls, exact match on them 
   await assert.rejects(m.classify('x'), /it answers questions about a context, it does not classify/);
 });
 
-test('qa on a decoder names the tasks it supports; RoBERTa offers its own QA head', () => {
-  assert.throws(() => taskHead('gpt2', 'qa'), /--task qa: model_type gpt2 supports only --task classify/);
+test('the QA heads of each family: BERT with token types, RoBERTa without, decoders with the EOS framing', () => {
   assert.equal(taskHead('roberta', 'qa').architecture, 'RobertaForQuestionAnswering');
   assert.equal(taskHead('roberta', 'qa').tokenTypes, false);
   assert.equal(taskHead('bert', 'qa').tokenTypes, true);
+  assert.equal(taskHead('gpt2', 'qa').architecture, 'GPT2ForQuestionAnswering');
+  assert.equal(taskHead('llama', 'qa').architecture, 'LlamaForQuestionAnswering');
+  assert.equal(taskHead('llama', 'qa').framing, 'eos');
+  assert.throws(() => taskHead('t5', 'qa'), /--task qa: model_type t5 supports only --task text2text/);
+});
+
+test('a tiny GPT-2 learns crafted questions framed as question EOS context, with HF\'s parameter names', async () => {
+  const bpeDir = path.join(dir, 'gpt2-tok');
+  const tokenizer = saveTokenizer(bpeDir, trainTokenizer('bpe', corpus, { vocabSize: 300 }));
+  const hf = getModel('gpt2').newConfig({ layers: 2, hidden: 32, heads: 2, positions: 48, dropout: 0 }, tokenizer);
+  const train = colourQuestions(24, 7, 't');
+  const data: QaData = { train, eval: colourQuestions(8, 11, 'e') };
+  const r = await finetuneQa({ ...common, base: { hf, tokenizer, tokenizerDir: bpeDir }, data, out: path.join(dir, 'gpt2'), maxLen: 48, docStride: 8, batchSize: 8, epochs: 40, lr: 5e-3 });
+  assert.equal(r.architecture, 'GPT2ForQuestionAnswering');
+  const first = r.losses.slice(0, 3).reduce((a, b) => a + b) / 3;
+  const last = r.losses.slice(-3).reduce((a, b) => a + b) / 3;
+  assert.ok(last < 0.5 * first, `loss ${first} -> ${last}`);
+  const { loadCheckpoint } = await import('../../src/io/checkpoint.js');
+  const names = [...(await loadCheckpoint(r.dir, { skipOptimizer: true })).weights.keys()];
+  assert.ok(names.includes('qa_outputs.weight') && names.includes('qa_outputs.bias') && names.includes('transformer.h.0.attn.c_attn.weight'), names.join(' '));
+  const m = await loadFinetuned(nodeBackend, r.dir);
+  const answers = await Promise.all(train.map(async (x) => (await m.answer(x.question, x.context))[0]!));
+  train.forEach((x, i) => assert.equal(x.context.slice(answers[i]!.start, answers[i]!.end), answers[i]!.text));
+  const em = squadScores(answers.map((a) => a.text), train.map((x) => x.answers.map((a) => a.text))).exactMatch;
+  console.log(`# gpt2 qa: training-question EM ${em.toFixed(3)}, held-out F1 ${r.f1.toFixed(3)}, loss ${first.toFixed(3)} -> ${last.toFixed(3)}`);
+  assert.ok(em > 0.5, `EM on the training questions ${em}`);
 });
 
 test('a tiny RoBERTa (byte-level BPE, <s> q </s></s> c </s>) trains and answers through its registry head', async () => {
