@@ -621,7 +621,8 @@ function curveOf(records: readonly LogRecord[]): FinetuneResult['curve'] {
  */
 async function trainTask<S extends Scores>(o: FinetuneCommonOptions, task: FinetuneTask, labels: string[], examples: number,
   encodeSet: (head: TaskHead, pad: number) => Promise<{ train: Encoded; ev: Encoded }>,
-  scorer: (c: ScoreContext) => () => Promise<S>, primaryMetric: string, auxLm = 0): Promise<Trained<S>> {
+  scorer: (c: ScoreContext) => () => Promise<S>, metrics: { primary: string; all: string[] }, auxLm = 0): Promise<Trained<S>> {
+  const primaryMetric = metrics.primary;
   if (examples === 0) throw new Error('no training examples');
   const { maxLen } = o;
   const head = taskHead(o.base.hf.model_type, task);
@@ -638,6 +639,8 @@ async function trainTask<S extends Scores>(o: FinetuneCommonOptions, task: Finet
   if (!(Number.isInteger(evalEvery) && evalEvery >= 0)) throw new Error(`--eval-every must be an integer >= 0, got ${evalEvery}`);
   if ((o.patience ?? 0) > 0 && evalEvery === 0) throw new Error('--patience counts evaluations: give --eval-every too (with evaluation only at the end there is nothing to stop early)');
   const watched = o.metricForBestModel ?? primaryMetric;
+  const known = ['loss', ...metrics.all];
+  if (!known.includes(watched.replace(/^eval_/, ''))) throw new Error(`--save-best ${watched}: not a metric of --task ${task} (its metrics: ${known.join(', ')})`);
   const shuffler = new EpochShuffler(examples, o.seed);
   const labelsInput = (g: Graph, b: number | string): Tensor => g.input('labels', 'int64', train.width === 1 ? [b] : [b, train.width]);
   const hf: HfConfig = {
@@ -774,7 +777,7 @@ export async function finetuneClassifier(o: FinetuneOptions): Promise<FinetuneRe
     }), (c) => {
       const predict = argmaxScorer(o, 'classify', data.labels.length, c);
       return async () => labelScores(c.ev.y, await predict());
-    }, 'accuracy', o.auxLm);
+    }, { primary: 'accuracy', all: ['accuracy', 'macro_f1'] }, o.auxLm);
     const result: FinetuneResult = {
       accuracy: r.scores.metrics.accuracy!, macroF1: r.scores.metrics.macro_f1!, trainExamples: data.train.length, evalExamples: data.eval.length,
       ...labelReport(r.scores, data.labels), ...common(r),
@@ -803,7 +806,7 @@ export async function finetuneTagger(o: TagFinetuneOptions): Promise<FinetuneRes
     }), (c) => {
       const predict = argmaxScorer(o, 'tag', data.labels.length, c);
       return async () => labelScores(c.ev.y, await predict());
-    }, 'accuracy');
+    }, { primary: 'accuracy', all: ['accuracy', 'macro_f1'] });
     const result: FinetuneResult = {
       accuracy: r.scores.metrics.accuracy!, macroF1: r.scores.metrics.macro_f1!, trainExamples: data.train.length, evalExamples: data.eval.length,
       evalWords: r.scores.truth.length, ...labelReport(r.scores, data.labels), ...common(r),
@@ -892,7 +895,7 @@ export async function finetuneText2Text(o: Text2TextFinetuneOptions): Promise<Fi
         gen ??= await Seq2SeqGenerator.create(o.backend, seq2seq, c.store);
         return generationScores(await generateTexts(gen, tok, o.base.hf, inputs, targetLen, c.pad), data.eval.map((x) => x.target), data.labels);
       };
-    }, data.labels ? 'accuracy' : 'exact_match');
+    }, data.labels ? { primary: 'accuracy', all: ['exact_match', 'accuracy', 'macro_f1', 'valid_labels'] } : { primary: 'exact_match', all: ['exact_match'] });
     const m = r.scores.metrics;
     return {
       accuracy: m.accuracy ?? m.exact_match!, macroF1: m.macro_f1 ?? NaN, exactMatch: m.exact_match, validLabels: m.valid_labels,

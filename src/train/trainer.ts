@@ -322,7 +322,8 @@ export class Trainer {
             // The best checkpoint is saved when it is found, so that it outlives the last-K rotation.
             if (ev.improved && o.saveBest) {
               this.bestMetric!.checkpoint = path.join(o.outDir, checkpointDirName(this.store.step));
-              saveNow = true;
+              // At the end the final checkpoint is this one.
+              saveNow = !done;
             }
             earlyStop = !done && (o.patience ?? 0) > 0 && this.sinceBest >= o.patience!;
           }

@@ -126,6 +126,8 @@ test('guards: an empty or overlapping held-out set, and too few examples per lab
   await assert.rejects(finetuneClassifier(await opts('g2', { data: { ...data, eval: [...data.eval, data.train[3]!], evalName: 'held.jsonl' } })),
     /held\.jsonl: 1 of its 13 examples also occur in the training data \(the first: ".*"\)/);
   assert.ok(!existsSync(path.join(dir, 'g1')) && !existsSync(path.join(dir, 'g2')), 'nothing written');
+  await assert.rejects(finetuneClassifier(await opts('g3', { saveBest: true, metricForBestModel: 'f1' })), /--save-best f1: not a metric of --task classify \(its metrics: loss, accuracy, macro_f1\)/);
+  await assert.rejects(finetuneClassifier(await opts('g4', { patience: 2 })), /--patience counts evaluations: give --eval-every too/);
   // Pairs: the same text with another pair is another example.
   checkHeldOut(['["a","b"]'], ['["a","c"]'], 'x', 'example');
   const xs = [{ text: 'a', label: 'x' }, { text: 'b', label: 'x' }, { text: 'c', label: 'y' }];
