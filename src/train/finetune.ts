@@ -7,9 +7,13 @@
 // - 'text2text' (encoder-decoders, T5): the input text then EOS into the encoder, the target text then EOS as the
 //   decoder's labels; evaluated by greedy generation (exact match, and for classification framed as text the
 //   accuracy and macro-F1 over the label words).
-// Labelled data -> padded batches -> the shared Trainer -> accuracy and macro-F1 on held-out data, and a checkpoint
-// whose config.json names the HF task class and carries id2label/label2id. Works from a pretrained checkpoint
-// (body weights copied by name, head freshly initialised) or, for comparison, from scratch.
+// Sentence pairs ("text_pair") take the tokenizer's pair template (encoders), text EOS pair EOS (decoders), or
+// T5's "sentence1: ... sentence2: ..." (text2text).
+// Labelled data -> padded batches -> the shared Trainer, which evaluates on a schedule with the task's one scorer
+// (log.jsonl, curve, best model, early stopping) -> accuracy and macro-F1 on held-out data, a per-class report in
+// the run folder, and a checkpoint whose config.json names the HF task class and carries id2label/label2id. Works
+// from a pretrained checkpoint (body weights copied by name, head freshly initialised) or, for comparison, from
+// scratch.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Graph, Tensor } from '../graph/index.js';
