@@ -14,7 +14,8 @@
 // the run folder, and a checkpoint whose config.json names the HF task class and carries id2label/label2id. Works
 // from a pretrained checkpoint (body weights copied by name, head freshly initialised) or, for comparison, from
 // scratch.
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Graph, Tensor } from '../graph/index.js';
 import { Ctx, initParameters } from '../nn/index.js';
@@ -29,6 +30,7 @@ import { storeFromWeights, type ParameterStore } from '../runtime/store.js';
 import { loadCheckpoint, saveCheckpoint, saveModelInto } from '../io/checkpoint.js';
 import type { HfConfig } from '../io/hf-config.js';
 import type { JsonValue } from '../io/json.js';
+import { writeFileAtomic } from '../io/files.js';
 import {
   alignWordLabels, BROWN_CATEGORY, brownDocuments, brownPosData, encodeWithSpecials, EpochShuffler, IGNORE_INDEX, keptPositions,
   DataError, readCorpus, readJsonlObjects, readTaggedJsonl, type BrownGenre, type ShufflerState, type TaggedSentence,
@@ -654,6 +656,11 @@ async function trainTask<S extends Scores>(o: FinetuneCommonOptions, task: Finet
       : {}),
     pad_token_id: pad,
   };
+  await checkRunSettings(o, {
+    task, model_type: o.base.hf.model_type, scratch: o.scratch, labels, train_examples: examples, eval_examples: ev.rows, batch_size: batchSize,
+    max_len: maxLen, max_steps: steps, warmup_steps: warmup, lr: o.lr, weight_decay: o.weightDecay, grad_clip: o.gradClip, dropout: o.dropout,
+    seed: o.seed, eval_every: evalEvery, metric_for_best_model: watched, save_best: o.saveBest === true, patience: o.patience ?? 0,
+  });
   const score = scorer({ model, store, head, ev, pad });
   let last: { step: number; scores: S } | undefined;
   const evalBatches = evalRowBatches(ev, maxLen, head.tokenTypes);
@@ -695,6 +702,32 @@ async function trainTask<S extends Scores>(o: FinetuneCommonOptions, task: Finet
     architecture: head.architecture, curve: curveOf((await readLog(path.join(o.out, 'log.jsonl'))).records),
     ...(watchBest && r.best ? { best: { metric: r.best.metric, value: r.best.value, step: r.best.step } } : {}),
   };
+}
+
+/** The settings of a fine-tuning run, in its folder: a resume must keep them (the same data, steps and schedule). */
+export const FINETUNE_CONFIG_FILE = 'finetune_config.json';
+
+/**
+ * What a resume cannot change, as `pretrain train`'s: the model, the data and the batches (the learning rate, the
+ * steps and the evaluation schedule may change, as there).
+ */
+const FIXED_ON_RESUME = ['task', 'model_type', 'scratch', 'labels', 'train_examples', 'eval_examples', 'batch_size', 'max_len'];
+
+/**
+ * A new run records its settings; a resumed one must keep the FIXED_ON_RESUME ones, or it would not continue the
+ * same run (an error lists every difference).
+ */
+async function checkRunSettings(o: FinetuneCommonOptions, settings: Record<string, JsonValue>): Promise<void> {
+  const file = path.join(o.out, FINETUNE_CONFIG_FILE);
+  if (o.resume && existsSync(file)) {
+    const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, JsonValue>;
+    const changed = FIXED_ON_RESUME.filter((k) => k in saved && JSON.stringify(saved[k]) !== JSON.stringify(settings[k]))
+      .map((k) => `${k} ${JSON.stringify(settings[k])} (the run has ${JSON.stringify(saved[k])})`);
+    if (changed.length)
+      throw new Error(`--resume: ${changed.join(', ')}: a resumed fine-tuning keeps the settings and data of ${file}; use them, or start a new run in another --out`);
+    return;
+  }
+  await writeFileAtomic(file, `${JSON.stringify(settings, null, 2)}\n`);
 }
 
 /**

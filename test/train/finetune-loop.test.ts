@@ -84,6 +84,9 @@ test('a fine-tune interrupted and resumed equals an uninterrupted one (losses, w
   const a = await loadCheckpoint(full.dir, { skipOptimizer: true });
   const b = await loadCheckpoint(rest.dir, { skipOptimizer: true });
   for (const [name, t] of a.weights) assert.deepEqual(b.weights.get(name)!.data, t.data, name);
+  // A resume must keep the data and batches.
+  await assert.rejects(finetuneClassifier(await opts('cut', { evalEvery: 2, resume: true, batchSize: 8 })),
+    /--resume: batch_size 8 \(the run has 16\): a resumed fine-tuning keeps the settings and data of .*finetune_config\.json/);
   // A new run in a used folder is refused; --overwrite starts over.
   await assert.rejects(finetuneClassifier(await opts('cut')), /--out .*cut already holds a run .*--resume.*--overwrite/);
   await assert.rejects(finetuneClassifier(await opts('cut', { resume: true, overwrite: true })), /--resume continues the run in --out and --overwrite deletes it/);
