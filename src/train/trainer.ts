@@ -241,7 +241,8 @@ export class Trainer {
     if (e && Number.isFinite(e.loss) && (!this.best || e.loss < this.best.loss)) this.best = { loss: e.loss, step };
     const record: LogRecord = { kind: 'eval', step, ...(e ? { loss: e.loss, perplexity: e.perplexity, ...e.metrics } : {}), ...taskMetrics };
     const w = this.watched;
-    const value = metricValue(record, w.name);
+    // The default watch (the loss) needs held-out batches; a metric the caller named must exist.
+    const value = !this.o.bestMetric && typeof record['loss'] !== 'number' ? NaN : metricValue(record, w.name);
     // Strictly better, as HF's np.greater / np.less.
     const improved = Number.isFinite(value) && (!this.bestMetric || (w.greaterIsBetter ? value > this.bestMetric.value : value < this.bestMetric.value));
     if (improved) {
