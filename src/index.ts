@@ -19,7 +19,8 @@ export { Trainer, type TrainerTask, type TrainerOptions, type BatchSource } from
 export { pretrain } from './train/pretrain.js';
 export { registerModel, getModel, modelTypes, type ModelEntry, type PretrainingModel } from './models/registry.js';
 export { registerObjective, getObjective, objectiveNames, objectiveHeads, type Objective } from './objectives/objective.js';
-export { finetuneClassifier, brownGenreData, jsonlData } from './train/finetune.js';
+export { finetuneClassifier, finetuneTagger, finetuneText2Text, brownGenreData, jsonlData, loadFinetuned, type FinetuneResult } from './train/finetune.js';
+export { predictFile } from './train/predict.js';
 export { finetuneQa, brownQaData, squadData, type QaData, type QaFinetuneResult } from './train/qa.js';
 export { squadScores, squadF1, squadExactMatch, squadNormalize } from './train/metrics.js';
 export { Generator, textStreamer } from './generate/generate.js';

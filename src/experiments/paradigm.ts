@@ -100,6 +100,8 @@ export async function runParadigm(o: ParadigmOptions, backend: Backend, log: (s:
           out: path.join(o.out, `finetune-${task}-${perLabel}-${name}`), maxLen: 64, batchSize: 16, epochs: o.finetuneEpochs,
           lr: o.finetuneLr, warmupRatio: 0.1, weightDecay: 0.01, gradClip: 1, auxLm: 0, dropout: 0.1, seed: o.seed,
           progress: o.progress, label: `${task} ${perLabel}/label ${name}`,
+          // A rerun (--resume finishes the pretraining) fine-tunes each cell again, replacing its old run.
+          overwrite: true,
         });
         runs[name] = r;
         curves.push({ file: `finetune-${task}-${perLabel}.svg`, label: name, points: r.losses.map((v, i) => ({ step: i + 1, value: v })) });

@@ -7,12 +7,17 @@
 // - 'text2text' (encoder-decoders, T5): the input text then EOS into the encoder, the target text then EOS as the
 //   decoder's labels; evaluated by greedy generation (exact match, and for classification framed as text the
 //   accuracy and macro-F1 over the label words);
-// - 'qa' (extractive question answering, encoders): src/train/qa.ts encodes question/context windows and scores
-//   answers; it trains through trainTask here, and loadFinetuned answers with QA checkpoints.
-// Labelled data -> padded batches -> the shared Trainer -> accuracy and macro-F1 on held-out data, and a checkpoint
-// whose config.json names the HF task class and carries id2label/label2id. Works from a pretrained checkpoint
-// (body weights copied by name, head freshly initialised) or, for comparison, from scratch.
-import { mkdir } from 'node:fs/promises';
+// - 'qa' (extractive question answering, encoders and decoders): src/train/qa.ts encodes question/context windows
+//   and scores answers; it trains through trainTask here, and loadFinetuned answers with QA checkpoints.
+// Sentence pairs ("text_pair") take the tokenizer's pair template (encoders), text EOS pair EOS (decoders), or
+// T5's "sentence1: ... sentence2: ..." (text2text).
+// Labelled data -> padded batches -> the shared Trainer, which evaluates on a schedule with the task's one scorer
+// (log.jsonl, curve, best model, early stopping) -> accuracy and macro-F1 on held-out data, a per-class report in
+// the run folder, and a checkpoint whose config.json names the HF task class and carries id2label/label2id. Works
+// from a pretrained checkpoint (body weights copied by name, head freshly initialised) or, for comparison, from
+// scratch.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Graph, Tensor } from '../graph/index.js';
 import { Ctx, initParameters } from '../nn/index.js';
@@ -27,6 +32,7 @@ import { storeFromWeights, type ParameterStore } from '../runtime/store.js';
 import { loadCheckpoint, saveCheckpoint, saveModelInto } from '../io/checkpoint.js';
 import type { HfConfig } from '../io/hf-config.js';
 import type { JsonValue } from '../io/json.js';
+import { writeFileAtomic } from '../io/files.js';
 import {
   alignWordLabels, BROWN_CATEGORY, brownDocuments, brownPosData, encodeWithSpecials, EpochShuffler, IGNORE_INDEX, keptPositions,
   DataError, readCorpus, readJsonlObjects, readTaggedJsonl, type BrownGenre, type ShufflerState, type TaggedSentence,
@@ -630,7 +636,8 @@ function curveOf(records: readonly LogRecord[]): FinetuneResult['curve'] {
  */
 export async function trainTask<S extends Scores>(o: FinetuneCommonOptions, task: FinetuneTask, labels: string[], examples: number,
   encodeSet: (head: TaskHead, pad: number) => Promise<{ train: Encoded; ev: Encoded }>,
-  scorer: (c: ScoreContext) => () => Promise<S>, primaryMetric: string, auxLm = 0): Promise<Trained<S>> {
+  scorer: (c: ScoreContext) => () => Promise<S>, metrics: { primary: string; all: string[] }, auxLm = 0): Promise<Trained<S>> {
+  const primaryMetric = metrics.primary;
   if (examples === 0) throw new Error('no training examples');
   const { maxLen } = o;
   const head = taskHead(o.base.hf.model_type, task);
@@ -647,6 +654,8 @@ export async function trainTask<S extends Scores>(o: FinetuneCommonOptions, task
   if (!(Number.isInteger(evalEvery) && evalEvery >= 0)) throw new Error(`--eval-every must be an integer >= 0, got ${evalEvery}`);
   if ((o.patience ?? 0) > 0 && evalEvery === 0) throw new Error('--patience counts evaluations: give --eval-every too (with evaluation only at the end there is nothing to stop early)');
   const watched = o.metricForBestModel ?? primaryMetric;
+  const known = ['loss', ...metrics.all];
+  if (!known.includes(watched.replace(/^eval_/, ''))) throw new Error(`--save-best ${watched}: not a metric of --task ${task} (its metrics: ${known.join(', ')})`);
   const shuffler = new EpochShuffler(examples, o.seed);
   const labelsInput = (g: Graph, b: number | string): Tensor => g.input('labels', 'int64', train.width === 1 ? [b] : [b, train.width]);
   const hf: HfConfig = {
@@ -656,6 +665,11 @@ export async function trainTask<S extends Scores>(o: FinetuneCommonOptions, task
       : {}),
     pad_token_id: pad,
   };
+  await checkRunSettings(o, {
+    task, model_type: o.base.hf.model_type, scratch: o.scratch, labels, train_examples: examples, eval_examples: ev.rows, batch_size: batchSize,
+    max_len: maxLen, max_steps: steps, warmup_steps: warmup, lr: o.lr, weight_decay: o.weightDecay, grad_clip: o.gradClip, dropout: o.dropout,
+    seed: o.seed, eval_every: evalEvery, metric_for_best_model: watched, save_best: o.saveBest === true, patience: o.patience ?? 0,
+  });
   const score = scorer({ model, store, head, ev, pad });
   let last: { step: number; scores: S } | undefined;
   const evalBatches = evalRowBatches(ev, maxLen, head.tokenTypes);
@@ -697,6 +711,32 @@ export async function trainTask<S extends Scores>(o: FinetuneCommonOptions, task
     architecture: head.architecture, curve: curveOf((await readLog(path.join(o.out, 'log.jsonl'))).records),
     ...(watchBest && r.best ? { best: { metric: r.best.metric, value: r.best.value, step: r.best.step } } : {}),
   };
+}
+
+/** The settings of a fine-tuning run, in its folder: a resume must keep them (the same data, steps and schedule). */
+export const FINETUNE_CONFIG_FILE = 'finetune_config.json';
+
+/**
+ * What a resume cannot change, as `pretrain train`'s: the model, the data and the batches (the learning rate, the
+ * steps and the evaluation schedule may change, as there).
+ */
+const FIXED_ON_RESUME = ['task', 'model_type', 'scratch', 'labels', 'train_examples', 'eval_examples', 'batch_size', 'max_len'];
+
+/**
+ * A new run records its settings; a resumed one must keep the FIXED_ON_RESUME ones, or it would not continue the
+ * same run (an error lists every difference).
+ */
+async function checkRunSettings(o: FinetuneCommonOptions, settings: Record<string, JsonValue>): Promise<void> {
+  const file = path.join(o.out, FINETUNE_CONFIG_FILE);
+  if (o.resume && existsSync(file)) {
+    const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, JsonValue>;
+    const changed = FIXED_ON_RESUME.filter((k) => k in saved && JSON.stringify(saved[k]) !== JSON.stringify(settings[k]))
+      .map((k) => `${k} ${JSON.stringify(settings[k])} (the run has ${JSON.stringify(saved[k])})`);
+    if (changed.length)
+      throw new Error(`--resume: ${changed.join(', ')}: a resumed fine-tuning keeps the settings and data of ${file}; use them, or start a new run in another --out`);
+    return;
+  }
+  await writeFileAtomic(file, `${JSON.stringify(settings, null, 2)}\n`);
 }
 
 /**
@@ -783,7 +823,7 @@ export async function finetuneClassifier(o: FinetuneOptions): Promise<FinetuneRe
     }), (c) => {
       const predict = argmaxScorer(o, 'classify', data.labels.length, c);
       return async () => labelScores(c.ev.y, await predict());
-    }, 'accuracy', o.auxLm);
+    }, { primary: 'accuracy', all: ['accuracy', 'macro_f1'] }, o.auxLm);
     const result: FinetuneResult = {
       accuracy: r.scores.metrics.accuracy!, macroF1: r.scores.metrics.macro_f1!, trainExamples: data.train.length, evalExamples: data.eval.length,
       ...labelReport(r.scores, data.labels), ...common(r),
@@ -812,7 +852,7 @@ export async function finetuneTagger(o: TagFinetuneOptions): Promise<FinetuneRes
     }), (c) => {
       const predict = argmaxScorer(o, 'tag', data.labels.length, c);
       return async () => labelScores(c.ev.y, await predict());
-    }, 'accuracy');
+    }, { primary: 'accuracy', all: ['accuracy', 'macro_f1'] });
     const result: FinetuneResult = {
       accuracy: r.scores.metrics.accuracy!, macroF1: r.scores.metrics.macro_f1!, trainExamples: data.train.length, evalExamples: data.eval.length,
       evalWords: r.scores.truth.length, ...labelReport(r.scores, data.labels), ...common(r),
@@ -901,7 +941,7 @@ export async function finetuneText2Text(o: Text2TextFinetuneOptions): Promise<Fi
         gen ??= await Seq2SeqGenerator.create(o.backend, seq2seq, c.store);
         return generationScores(await generateTexts(gen, tok, o.base.hf, inputs, targetLen, c.pad), data.eval.map((x) => x.target), data.labels);
       };
-    }, data.labels ? 'accuracy' : 'exact_match');
+    }, data.labels ? { primary: 'accuracy', all: ['exact_match', 'accuracy', 'macro_f1', 'valid_labels'] } : { primary: 'exact_match', all: ['exact_match'] });
     const m = r.scores.metrics;
     return {
       accuracy: m.accuracy ?? m.exact_match!, macroF1: m.macro_f1 ?? NaN, exactMatch: m.exact_match, validLabels: m.valid_labels,

@@ -368,7 +368,8 @@ export function confusionMatrixSvg(matrix: readonly (readonly number[])[], label
   const cell = Math.max(24, Math.min(56, Math.floor(640 / Math.max(1, n))));
   const longest = Math.max(1, ...labels.map((l) => l.length));
   const labelW = Math.min(160, 12 + longest * 7);
-  const m = { top: 56 + labelW, left: 40 + labelW, right: 24, bottom: 24 };
+  // Column labels lean right (rotated 60 degrees): the last one needs room past the matrix.
+  const m = { top: 56 + labelW, left: 40 + labelW, right: 24 + Math.ceil(Math.min(longest, 22) * 3.6), bottom: 24 };
   const W = m.left + n * cell + m.right;
   const H = m.top + n * cell + m.bottom;
   const parts: string[] = [];

@@ -135,7 +135,7 @@ export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult
     const r = await trainTask(o, 'qa', [], train.length, async (_head, pad) => ({
       train: encodeFeatures(train, o.maxLen, pad),
       ev: encodeFeatures(ev, o.maxLen, pad),
-    }), qaScorer(o.backend, tok, template, data.eval, s), 'f1');
+    }), qaScorer(o.backend, tok, template, data.eval, s), { primary: 'f1', all: ['exact_match', 'f1'] });
     const { exact_match: exactMatch, f1 } = r.scores.metrics;
     return {
       accuracy: exactMatch, macroF1: NaN, exactMatch, f1, trainExamples: data.train.length, evalExamples: data.eval.length, trainFeatures: train.length,

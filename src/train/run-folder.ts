@@ -10,7 +10,7 @@ import { pidAlive } from '../io/files.js';
 export const LOCK_FILE = 'train.lock';
 
 /** What marks a folder as holding a run. */
-const RUN_MARKERS = ['log.jsonl', 'train_config.json'];
+const RUN_MARKERS = ['log.jsonl', 'train_config.json', 'finetune_config.json'];
 const CHECKPOINT_RE = /^checkpoint-\d+$/;
 
 /**
@@ -21,7 +21,7 @@ const RUN_FILES = [
   'log.jsonl', 'train_config.json', 'loss.svg', 'tokenizer', 'onnx', 'config.json', 'model.safetensors', 'generation_config.json',
   'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.sha256',
   // fine-tuning: the metric curve and the per-class report
-  'metrics.svg', 'classification_report.json', 'report.md', 'confusion_matrix.svg',
+  'finetune_config.json', 'metrics.svg', 'classification_report.json', 'report.md', 'confusion_matrix.svg',
 ];
 
 function entries(dir: string): string[] {

@@ -241,7 +241,8 @@ export class Trainer {
     if (e && Number.isFinite(e.loss) && (!this.best || e.loss < this.best.loss)) this.best = { loss: e.loss, step };
     const record: LogRecord = { kind: 'eval', step, ...(e ? { loss: e.loss, perplexity: e.perplexity, ...e.metrics } : {}), ...taskMetrics };
     const w = this.watched;
-    const value = metricValue(record, w.name);
+    // The default watch (the loss) needs held-out batches; a metric the caller named must exist.
+    const value = !this.o.bestMetric && typeof record['loss'] !== 'number' ? NaN : metricValue(record, w.name);
     // Strictly better, as HF's np.greater / np.less.
     const improved = Number.isFinite(value) && (!this.bestMetric || (w.greaterIsBetter ? value > this.bestMetric.value : value < this.bestMetric.value));
     if (improved) {
@@ -322,7 +323,8 @@ export class Trainer {
             // The best checkpoint is saved when it is found, so that it outlives the last-K rotation.
             if (ev.improved && o.saveBest) {
               this.bestMetric!.checkpoint = path.join(o.outDir, checkpointDirName(this.store.step));
-              saveNow = true;
+              // At the end the final checkpoint is this one.
+              saveNow = !done;
             }
             earlyStop = !done && (o.patience ?? 0) > 0 && this.sinceBest >= o.patience!;
           }

@@ -2,7 +2,7 @@
 // built CLI; the errors name the flag for a bad task or data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
 import { initParameters } from '../../src/nn/index.js';
@@ -54,6 +54,15 @@ test('finetune --task tag from a BERT checkpoint, then predict tags each word', 
   const plain = cli('predict', '--model', out, 'The', 'cat', 'ran');
   assert.equal(plain.code, 0, plain.err);
   assert.match(plain.out, /^The\tDET\ncat\tNOUN\nran\tVERB\n$/);
+  // A whole file of {"tokens"} lines; their "tags" are scored per token.
+  const input = path.join(dir, 'tag-in.jsonl');
+  writeFileSync(input, `${JSON.stringify({ tokens: ['The', 'cat', 'ran'], tags: ['DET', 'NOUN', 'NOUN'] })}\n${JSON.stringify({ tokens: ['the', 'mat'] })}\n`);
+  const pf = cli('predict', '--model', out, '--input', input, '--output', path.join(dir, 'tag-out.jsonl'));
+  assert.equal(pf.code, 0, pf.err);
+  assert.deepEqual(readFileSync(path.join(dir, 'tag-out.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { tags: string[] }).tags), [['DET', 'NOUN', 'VERB'], ['DET', 'NOUN']]);
+  assert.match(pf.out, /2 lines predicted -> .*tag-out\.jsonl; token accuracy 66\.7% over 3 gold tags/);
+  writeFileSync(input, `${JSON.stringify({ text: 'not tokens' })}\n`);
+  assert.match(cli('predict', '--model', out, '--input', input).err, /tag-in\.jsonl:1: a tag input line needs "tokens", an array of strings/);
 
   // Wrong data for the task, and --per-label on tagging: errors name the flag.
   const bad = cli('finetune', '--from', pre, '--task', 'classify', '--data', 'brown-pos', '--out', path.join(dir, 'x'));

@@ -57,6 +57,13 @@ test('finetune --task text2text on JSONL pairs, then predict generates the targe
   assert.equal(j.code, 0, j.err);
   const pj = JSON.parse(j.out) as { input: string; output: string };
   assert.deepEqual([pj.input, pj.output], ['map: sat pink a', 'rose pink']);
+  // A whole file: {"input"} lines, scored by exact match where they carry a "target".
+  const input = path.join(dir, 'in.jsonl');
+  writeFileSync(input, `${JSON.stringify({ input: 'map: dog green cat', target: 'lime green' })}\n${JSON.stringify({ input: 'map: sat pink a', target: 'wrong' })}\n`);
+  const pf = cli('predict', '--model', out, '--input', input);
+  assert.equal(pf.code, 0, pf.err);
+  assert.deepEqual(pf.out.trim().split('\n').map((l) => JSON.parse(l) as unknown), [{ input: 'map: dog green cat', output: 'lime green' }, { input: 'map: sat pink a', output: 'rose pink' }]);
+  assert.match(pf.err, /2 lines predicted; exact match 50\.0% over 2 gold answers/);
 });
 
 test('finetune --task classify --data brown-genre on a T5 runs text2text over genre words: accuracy and macro-F1', async () => {

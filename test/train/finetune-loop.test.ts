@@ -84,6 +84,9 @@ test('a fine-tune interrupted and resumed equals an uninterrupted one (losses, w
   const a = await loadCheckpoint(full.dir, { skipOptimizer: true });
   const b = await loadCheckpoint(rest.dir, { skipOptimizer: true });
   for (const [name, t] of a.weights) assert.deepEqual(b.weights.get(name)!.data, t.data, name);
+  // A resume must keep the data and batches.
+  await assert.rejects(finetuneClassifier(await opts('cut', { evalEvery: 2, resume: true, batchSize: 8 })),
+    /--resume: batch_size 8 \(the run has 16\): a resumed fine-tuning keeps the settings and data of .*finetune_config\.json/);
   // A new run in a used folder is refused; --overwrite starts over.
   await assert.rejects(finetuneClassifier(await opts('cut')), /--out .*cut already holds a run .*--resume.*--overwrite/);
   await assert.rejects(finetuneClassifier(await opts('cut', { resume: true, overwrite: true })), /--resume continues the run in --out and --overwrite deletes it/);
@@ -126,6 +129,8 @@ test('guards: an empty or overlapping held-out set, and too few examples per lab
   await assert.rejects(finetuneClassifier(await opts('g2', { data: { ...data, eval: [...data.eval, data.train[3]!], evalName: 'held.jsonl' } })),
     /held\.jsonl: 1 of its 13 examples also occur in the training data \(the first: ".*"\)/);
   assert.ok(!existsSync(path.join(dir, 'g1')) && !existsSync(path.join(dir, 'g2')), 'nothing written');
+  await assert.rejects(finetuneClassifier(await opts('g3', { saveBest: true, metricForBestModel: 'f1' })), /--save-best f1: not a metric of --task classify \(its metrics: loss, accuracy, macro_f1\)/);
+  await assert.rejects(finetuneClassifier(await opts('g4', { patience: 2 })), /--patience counts evaluations: give --eval-every too/);
   // Pairs: the same text with another pair is another example.
   checkHeldOut(['["a","b"]'], ['["a","c"]'], 'x', 'example');
   const xs = [{ text: 'a', label: 'x' }, { text: 'b', label: 'x' }, { text: 'c', label: 'y' }];

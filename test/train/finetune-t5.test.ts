@@ -78,6 +78,8 @@ test('text2text fine-tuning of a tiny T5 learns a word mapping (exact match of g
   assert.equal(r.architecture, 'T5ForConditionalGeneration');
   assert.ok(r.exactMatch! >= 0.8, `exact match ${r.exactMatch}`);
   assert.ok(Number.isNaN(r.macroF1), 'no labels: no macro-F1');
+  assert.equal(r.primaryMetric, 'exact_match');
+  assert.deepEqual(Object.keys(r.curve.at(-1)!.metrics).sort(), ['exact_match', 'loss']);
   const m = await loadFinetuned(nodeBackend, r.dir);
   assert.equal(m.task, 'text2text');
   assert.equal(await m.generate(all[240]!.input), r.samples![0]!.output);
@@ -94,7 +96,13 @@ test('classification as text2text: generations are label words; accuracy and mac
   const d = classificationAsText2Text({ labels, train: texts.slice(0, 28), eval: texts.slice(28) }, 'genre');
   assert.equal(d.train[0]!.input, 'genre: the cat red red sat');
   assert.equal(d.train[0]!.target, 'cat');
-  const r = await finetuneText2Text({ ...common(dir, t, 'cls'), epochs: 10, data: d, maxTargetLen: 8 });
+  const r = await finetuneText2Text({ ...common(dir, t, 'cls'), epochs: 10, evalEvery: 5, data: d, maxTargetLen: 8 });
+  // Evaluation on a schedule generates too: every 5 steps and at the end, the last one the reported scores.
+  assert.deepEqual(r.curve.map((c) => c.step), [5, 10, 15, 18]);
+  for (const c of r.curve) for (const k of ['exact_match', 'accuracy', 'macro_f1', 'valid_labels', 'loss']) assert.equal(typeof c.metrics[k], 'number', `${k} at ${c.step}`);
+  assert.equal(r.primaryMetric, 'accuracy');
+  assert.equal(r.curve.at(-1)!.metrics.accuracy, r.accuracy);
+  assert.equal(r.curve.at(-1)!.metrics.exact_match, r.exactMatch);
   console.log(`classification: accuracy ${r.accuracy}, macro-F1 ${r.macroF1}, valid labels ${r.validLabels}`, r.samples);
   assert.equal(r.validLabels, 1, 'every generation is a label');
   assert.ok(r.accuracy > 0.5 && r.macroF1 > 0.5, `accuracy ${r.accuracy}, macro-F1 ${r.macroF1}`);
