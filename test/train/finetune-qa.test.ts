@@ -114,3 +114,19 @@ test('a tiny RoBERTa (byte-level BPE, <s> q </s></s> c </s>) trains and answers 
   const [best] = await m.answer('What colour is the cat?', 'The cat is red.');
   assert.equal('The cat is red.'.slice(best!.start, best!.end), best!.text);
 });
+
+test('a QA run stopped and resumed ends as the uninterrupted run does', async () => {
+  const tokDir = path.join(dir, 'tok-resume');
+  const tokenizer = saveTokenizer(tokDir, trainTokenizer('wordpiece', corpus, { vocabSize: 120 }));
+  const hf = getModel('bert').newConfig({ layers: 1, hidden: 32, heads: 2, positions: 34, dropout: 0 }, tokenizer);
+  const data: QaData = { train: colourQuestions(24, 7, 't'), eval: colourQuestions(8, 11, 'e') };
+  const o = { ...common, base: { hf, tokenizer, tokenizerDir: tokDir }, data, maxLen: 32, batchSize: 8, maxSteps: 12, lr: 5e-3, evalEvery: 6 };
+  const whole = await finetuneQa({ ...o, out: path.join(dir, 'whole') });
+  const cut = await finetuneQa({ ...o, out: path.join(dir, 'cut'), stopAfter: 6 });
+  assert.equal(cut.steps, 6);
+  const resumed = await finetuneQa({ ...o, out: path.join(dir, 'cut'), resume: true });
+  assert.equal(resumed.steps, 12);
+  assert.deepEqual(resumed.losses.slice(-6), whole.losses.slice(-6));
+  assert.equal(resumed.f1, whole.f1);
+  assert.deepEqual(resumed.curve, whole.curve);
+});
