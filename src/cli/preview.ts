@@ -12,7 +12,7 @@ import { getModel } from '../models/registry.js';
 import { getObjective, type ObjectiveOptions } from '../objectives/index.js';
 import type { Batch } from '../runtime/step.js';
 import { loadTokenizer, syncDecoder, tokenizerFromJson, trainTokenizerAsync, type Tokenizer } from '../tokenizers/index.js';
-import { objectiveOptions } from '../train/pretrain.js';
+import { objectiveOptions } from '../train/pretrain-setup.js';
 import { resolveConfig } from './config.js';
 
 export interface PreviewOptions {

@@ -31,7 +31,7 @@ import {
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { accuracy, macroF1, tokenClassificationScores } from './metrics.js';
 import { Trainer, type TrainResult } from './trainer.js';
-import { weightsOf } from './pretrain.js';
+import { weightsOf } from './pretrain-setup.js';
 
 export interface Example {
   text: string;
