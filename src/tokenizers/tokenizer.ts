@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Tokenizer as NativeTokenizer, type Encoding as NativeEncoding } from 'tokenizers';
-import type { JsonObject, JsonValue, TokenizerConfig, TokenizerJson, TrainedTokenizer } from './json.js';
+import { specialTokensMap, type JsonObject, type JsonValue, type TokenizerConfig, type TokenizerJson, type TrainedTokenizer } from './json.js';
 import { TokenizerBase, TokenizerError, type Encoding, type EncodeOptions, type DecodeOptions, type Tokenizer } from './base.js';
 
 export * from './base.js';
@@ -258,11 +258,6 @@ export function saveTokenizer(dir: string, files: Pick<TrainedTokenizer, 'tokeni
   mkdirSync(d, { recursive: true });
   writeAtomic(join(d, 'tokenizer.json'), JSON.stringify(files.tokenizerJson, null, 2) + '\n');
   writeAtomic(join(d, 'tokenizer_config.json'), JSON.stringify(files.tokenizerConfig, null, 2) + '\n');
-  const map: JsonObject = {};
-  for (const k of ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token', 'additional_special_tokens']) {
-    const v = files.tokenizerConfig[k];
-    if (v !== undefined) map[k] = v;
-  }
-  writeAtomic(join(d, 'special_tokens_map.json'), JSON.stringify(map, null, 2) + '\n');
+  writeAtomic(join(d, 'special_tokens_map.json'), JSON.stringify(specialTokensMap(files.tokenizerConfig), null, 2) + '\n');
   return loadTokenizer(d);
 }

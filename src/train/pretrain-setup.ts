@@ -52,9 +52,10 @@ export function newModelConfig(cfg: TrainConfig, tok: Tokenizer): HfConfig {
   return getModel(cfg.arch).newConfig({ ...cfg.model, positions: Math.max(cfg.seqLen, 512) }, tok);
 }
 
-/** A store with freshly initialised parameters (seeded). */
+/** A store with freshly initialised parameters (seeded); the seed also drives dropout, as the Trainer sets it. */
 export function freshStore(model: Pick<PretrainingModel, 'parameters'>, seed: number): ParameterStore {
   const store = new ParameterStore();
+  store.seed = seed;
   const specs = model.parameters();
   const init = initParameters(specs, seed);
   for (const s of specs) store.set(s.name, s.shape, init.get(s.name)!);
