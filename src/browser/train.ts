@@ -44,6 +44,9 @@ export interface TextTrainHooks {
   signal?: AbortSignal;
 }
 
+/** A model with its tokenizer: trained in the page or opened from a checkpoint folder. */
+export type TrainedModel = Pick<PretrainingRun, 'entry' | 'hf' | 'model' | 'store' | 'architectures'> & { tokenizer: PureTokenizer };
+
 /** A run's model, tokenizer and data: what the page shows, tries and downloads. */
 export interface TextRun extends PretrainingRun {
   config: TrainConfig;
@@ -129,7 +132,7 @@ export async function trainText(o: TextTrainOptions, hooks: TextTrainHooks): Pro
  * The run's model as a Hugging Face checkpoint folder in memory: config.json, model.safetensors, the tokenizer files
  * and generation_config.json, plus the onnx/ graphs transformers.js loads, as `pretrain train` writes at the end.
  */
-export function runCheckpointFiles(run: TextRun): Record<string, Uint8Array | string> {
+export function runCheckpointFiles(run: TrainedModel): Record<string, Uint8Array | string> {
   const tokenizer = tokenizerTextFiles({
     json: `${JSON.stringify(run.tokenizer.json, null, 2)}\n`,
     config: `${JSON.stringify(run.tokenizer.config, null, 2)}\n`,
