@@ -105,7 +105,9 @@ function requireModel(): TrainedModel {
 }
 
 /** Generates (decoders, T5) or fills the mask (encoders) from `text`. */
-async function tryModel(text: string, maxNewTokens = 20): Promise<string> {
+async function tryModel(text: string, o: { maxNewTokens?: number; greedy?: boolean; seed?: number } = {}): Promise<string> {
+  const maxNewTokens = o.maxNewTokens ?? 20;
+  const sampling = { doSample: o.greedy !== true, seed: o.seed ?? 1, topK: 50 };
   const run = requireModel();
   const tok = run.tokenizer;
   const hf = run.hf as unknown as Record<string, number | undefined>;
@@ -113,13 +115,13 @@ async function tryModel(text: string, maxNewTokens = 20): Promise<string> {
     const ids = (await tok.encode(text)).ids;
     if (!ids.length) throw new Error('the prompt encodes to no tokens');
     const gen = await Generator.create(backend, run.model as unknown as DecoderModel, run.store, { maxPositions: hf['n_positions'] ?? hf['max_position_embeddings'] });
-    const r = await gen.generate(ids, { maxNewTokens, seed: 1, eosTokenId: hf['eos_token_id'] });
+    const r = await gen.generate(ids, { ...sampling, maxNewTokens, eosTokenId: hf['eos_token_id'] });
     return text + syncDecoder(tok)(r.sequences[0]!.tokens);
   }
   if (run.entry.family === 'encoder-decoder') {
     const ids = (await tok.encode(text)).ids;
     const gen = await Seq2SeqGenerator.create(backend, run.model as unknown as Seq2SeqLM, run.store);
-    const r = await gen.generate([ids], { maxNewTokens, seed: 1, decoderStartTokenId: hf['decoder_start_token_id'] ?? 0, eosTokenId: hf['eos_token_id'] ?? 1, padTokenId: hf['pad_token_id'] ?? 0 });
+    const r = await gen.generate([ids], { ...sampling, maxNewTokens, decoderStartTokenId: hf['decoder_start_token_id'] ?? 0, eosTokenId: hf['eos_token_id'] ?? 1, padTokenId: hf['pad_token_id'] ?? 0 });
     return syncDecoder(tok)(r.tokens[0]!);
   }
   const fm = await FillMask.create(backend, run.model as unknown as MaskedLM, run.store, tok);
