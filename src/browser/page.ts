@@ -58,6 +58,8 @@ function showPreview(run: TextRun): void {
 export interface PageTrainResult {
   losses: number[];
   tokensPerSecond: number;
+  /** Wall time of each step, ms. */
+  stepMs: number[];
   stoppedBy: string;
   parameters: number;
 }
@@ -86,7 +88,7 @@ async function train(options: Partial<TextTrainOptions> = {}): Promise<PageTrain
     });
     status(r.stoppedBy === 'done' ? `finished: ${r.losses.length} steps on ${backend.name}` : `stopped (${r.stoppedBy}) after ${r.losses.length} steps`);
     enableModelButtons();
-    return { losses: r.losses, tokensPerSecond: r.tokensPerSecond, stoppedBy: r.stoppedBy, parameters: run.store.count() };
+    return { losses: r.losses, tokensPerSecond: r.tokensPerSecond, stepMs: r.stepMs, stoppedBy: r.stoppedBy, parameters: run.store.count() };
   } catch (e) {
     status(`error: ${(e as Error).message}`);
     throw e;

@@ -30,6 +30,8 @@ export interface StepEvent {
   lr: number;
   gradNorm: number;
   tokensPerSecond: number;
+  /** Wall time of this step, ms. */
+  ms: number;
 }
 
 export interface TextTrainHooks {
@@ -58,6 +60,8 @@ export interface TextTrainResult {
   losses: number[];
   /** Training tokens per second of wall time over the steps (compilation excluded). */
   tokensPerSecond: number;
+  /** Wall time of each step, ms. */
+  stepMs: number[];
   stoppedBy: 'done' | 'interrupt' | 'nonfinite';
   run: TextRun;
 }
@@ -96,6 +100,7 @@ export async function trainRun(run: TextRun, hooks: TextTrainHooks): Promise<Tex
     gradClip: c.gradClip,
   });
   const losses: number[] = [];
+  const stepMs: number[] = [];
   const tokensPerStep = c.batchSize * c.seqLen * c.gradAccum;
   let ms = 0;
   let stoppedBy: TextTrainResult['stoppedBy'] = 'done';
@@ -103,13 +108,14 @@ export async function trainRun(run: TextRun, hooks: TextTrainHooks): Promise<Tex
   for await (const r of optimizerSteps(step, run.store, run.train, { lr: c.lr, warmupSteps: c.warmup, maxSteps: c.maxSteps, decay: c.decay, minLrRatio: c.minLrRatio, gradAccum: c.gradAccum })) {
     const t1 = performance.now();
     ms += t1 - t0;
+    stepMs.push(t1 - t0);
     if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
       hooks.log?.(`non-finite loss (${r.loss}) at step ${run.store.step}; stopping. Try a lower lr or gradClip.`);
       stoppedBy = 'nonfinite';
       break;
     }
     losses.push(r.loss);
-    hooks.onStep?.({ step: run.store.step, maxSteps: c.maxSteps, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: (losses.length * tokensPerStep) / (ms / 1000) });
+    hooks.onStep?.({ step: run.store.step, maxSteps: c.maxSteps, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: (losses.length * tokensPerStep) / (ms / 1000), ms: t1 - t0 });
     if (hooks.signal?.aborted) {
       stoppedBy = 'interrupt';
       break;
@@ -118,7 +124,7 @@ export async function trainRun(run: TextRun, hooks: TextTrainHooks): Promise<Tex
     await new Promise((res) => setTimeout(res, 0));
     t0 = performance.now();
   }
-  return { losses, tokensPerSecond: losses.length ? (losses.length * tokensPerStep) / (ms / 1000) : 0, stoppedBy, run };
+  return { losses, tokensPerSecond: losses.length ? (losses.length * tokensPerStep) / (ms / 1000) : 0, stepMs, stoppedBy, run };
 }
 
 /** prepareTextRun then trainRun. */
