@@ -45,6 +45,16 @@ function drawCurve(losses: number[], title: string): void {
   $('curve').innerHTML = losses.length ? lossCurveSvg({ train: losses.map((loss, i) => ({ step: i + 1, loss })) }, { title }) : '';
 }
 
+/** The form shows the settings a run uses (also when a script started it through window.pretrain). */
+function showForm(run: TextRun): void {
+  const c = run.config;
+  ($('arch') as HTMLSelectElement).value = c.arch;
+  fillObjectives();
+  ($('objective') as HTMLSelectElement).value = c.objective.name;
+  const values: Record<string, number> = { ...c.model, seqLen: c.seqLen, batchSize: c.batchSize, vocabSize: c.vocabSize, maxSteps: c.maxSteps, lr: c.lr, seed: c.seed };
+  for (const k of ['layers', 'hidden', 'heads', 'seqLen', 'batchSize', 'vocabSize', 'maxSteps', 'lr', 'seed']) ($(k) as HTMLInputElement).value = String(values[k]);
+}
+
 function showPreview(run: TextRun): void {
   // A fresh stream with the run's options: the batch the first step trains on, without moving the run's own stream.
   const tok = run.tokenizer;
@@ -74,6 +84,7 @@ async function train(options: Partial<TextTrainOptions> = {}): Promise<PageTrain
     status('preparing the tokenizer and the data ...');
     const run = await prepareTextRun({ ...options, text }, status);
     current = run;
+    showForm(run);
     showPreview(run);
     status(`compiling the training step (${(run.store.count() / 1e6).toFixed(2)} M parameters) ...`);
     const r = await trainRun(run, {
