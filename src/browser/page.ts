@@ -80,6 +80,8 @@ async function train(options: Partial<TextTrainOptions> = {}): Promise<PageTrain
   controller = new AbortController();
   const text = options.text ?? (await corpusText());
   const losses: number[] = [];
+  $('rate').textContent = '';
+  drawCurve([], '');
   try {
     status('preparing the tokenizer and the data ...');
     const run = await prepareTextRun({ ...options, text }, status);

@@ -2,7 +2,8 @@
 // `pretrain serve` loads without console errors and cross-origin isolated, trains a decoder (gpt2), an encoder
 // (bert, mlm+nsp) and an encoder-decoder (t5, span corruption) through window.pretrain.train with losses equal to
 // `pretrain train --corpus that.txt` (same flags) to 1e-4 for 20 steps, and its downloaded checkpoints load in the
-// CLI (generate, fill-mask) and give the page's predictions. Skipped, saying so, when no Chromium is installed
+// CLI (generate, fill-mask) and give the page's predictions; a CLI checkpoint folder opens in the page and the stop
+// button ends a run. Skipped, saying so, when no Chromium is installed
 // (.ci/run installs it). PRETRAIN_CHROMIUM names another binary; PRETRAIN_UPDATE_SCREENSHOT=1 writes
 // docs/playground.png.
 import { test } from 'node:test';
@@ -112,6 +113,27 @@ test('playground in Chromium: trains each family with the CLI\'s losses; its che
       }
     }
     assert.match(await page.evaluate(() => window.pretrain.preview()), /example 1/);
+
+    // A checkpoint folder trained by the CLI opens in the page and generates what the CLI generates from it.
+    const cliRun = path.join(dir, 'gpt2');
+    const folder = Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((n) => [n, readFileSync(path.join(cliRun, n)).toString('base64')]));
+    const opened = await page.evaluate(async (f) => {
+      const bytes = Object.fromEntries(Object.entries(f).map(([n, b]) => [n, Uint8Array.from(atob(b), (c) => c.charCodeAt(0))]));
+      await window.pretrain.openCheckpoint(bytes);
+      return window.pretrain.tryModel('The jury said', { maxNewTokens: 6, greedy: true });
+    }, folder);
+    const fromCli = JSON.parse(cli(['generate', '--model', cliRun, '--prompt', 'The jury said', '--max-new-tokens', '6', '--greedy', '--json'])) as { samples: Array<{ text: string }> };
+    assert.equal(opened, `The jury said${fromCli.samples[0]!.text}`);
+
+    // Stop ends a run after the current step.
+    const stopped = await page.evaluate(async (t) => {
+      const run = window.pretrain.train({ arch: 'gpt2', layers: 1, hidden: 32, heads: 2, seqLen: 32, batchSize: 4, vocabSize: 400, maxSteps: 10_000, text: t });
+      while (!/step [2-9]\/10000/.test(document.getElementById('rate')?.textContent ?? '')) await new Promise((r) => setTimeout(r, 20));
+      window.pretrain.stop();
+      return run;
+    }, text);
+    assert.equal(stopped.stoppedBy, 'interrupt');
+    assert.ok(stopped.losses.length >= 2 && stopped.losses.length < 100, `stopped after ${stopped.losses.length} steps`);
     // The screenshot in the README: the page after a short GPT-2 run through its own form.
     await page.evaluate(() => window.pretrain.train({ arch: 'gpt2', layers: 2, hidden: 64, heads: 2, seqLen: 64, batchSize: 8, vocabSize: 600, maxSteps: 30, lr: 0.003 }));
     await page.fill('#try-text', 'The jury said');
