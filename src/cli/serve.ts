@@ -71,7 +71,9 @@ export function registerServeCommand(program: Command, fail: (e: unknown) => nev
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .action(async (f: { port: string; host: string }) => {
       try {
-        const { url } = await servePlayground(intArg('--port', f.port, 0), f.host);
+        const port = intArg('--port', f.port, 0);
+        if (port > 65535) throw new Error(`--port ${port}: expected a port number from 0 to 65535 (0: any free port)`);
+        const { url } = await servePlayground(port, f.host);
         console.log(`pretrain playground: ${url}  (Ctrl-C stops)`);
       } catch (e) {
         fail(e);
