@@ -7,6 +7,7 @@ import { bertDefaults, runBertBench } from './bert.js';
 import { runT5Bench, t5Defaults } from './t5.js';
 import { runGenerateBench } from './generate.js';
 import { writeResult } from './common.js';
+import { browserDefaults, runBrowserBench } from './browser.js';
 
 const program = new Command('bench').description('pretrain benchmarks; results are written to bench/results/<name>.json');
 
@@ -81,6 +82,16 @@ program
     const train = await runEngineBench({ ...engineDefaults, steps: Number(o.steps), torch: o.torch !== false });
     const generation = await runGenerateBench({ tokens: 128 });
     console.log(`  -> ${writeResult('gpt2', { bench: 'gpt2', date: new Date().toISOString(), train, generation })}`);
+  });
+
+program
+  .command('browser')
+  .description('training step of tiny gpt2/bert/t5 configurations in Chromium (onnxruntime-web WASM, 1 and 2 threads) beside onnxruntime-node')
+  .option('--steps <n>', 'timed steps', String(browserDefaults.steps))
+  .option('--warmup <n>', 'untimed warm-up steps', String(browserDefaults.warmup))
+  .option('--chromium <path>', 'the Chromium binary (default /usr/bin/chromium)')
+  .action(async (o: { steps: string; warmup: string; chromium?: string }) => {
+    await runBrowserBench({ steps: Number(o.steps), warmup: Number(o.warmup), chromium: o.chromium });
   });
 
 await program.parseAsync(process.argv);

@@ -11,8 +11,8 @@ import { issueText } from '../io/zod-format.js';
 
 import '../models/index.js';
 import '../objectives/index.js';
-import { checkPairing, getModel, modelTypes } from '../models/registry.js';
-import { MODEL_KEYS, OBJECTIVE_KEYS, sectioned, flattened, type FlatTrainConfig, type TrainConfig } from '../train/config.js';
+import { getModel, modelTypes } from '../models/registry.js';
+import { MODEL_KEYS, OBJECTIVE_KEYS, TRAIN_DEFAULTS as D, flattened, resolveTrainConfig, type FlatTrainConfig, type TrainConfig } from '../train/config.js';
 
 export type { TrainConfig } from '../train/config.js';
 
@@ -40,7 +40,7 @@ function field(kind: FieldKind, schema: z.ZodType, def: FieldInfo['default'], de
   return choices ? { kind, schema, default: def, description, choices } : { kind, schema, default: def, description };
 }
 
-function choice<T extends string>(values: readonly [T, ...T[]], def: T, description: string): FieldSpec {
+function choice<T extends string>(values: readonly [T, ...T[]], def: FieldInfo['default'], description: string): FieldSpec {
   return field('choice', z.enum(values), def, description, values);
 }
 
@@ -52,52 +52,52 @@ const registered = (what: string, names: () => string[]) =>
   z.string().refine((v) => names().includes(v), { error: () => `expected one of ${names().join(', ')}` });
 
 const FIELDS: Record<TrainConfigKey, FieldSpec> = {
-  arch: field('choice', registered('arch', modelTypes), 'gpt2', 'model architecture (Hugging Face model_type)', modelTypes()),
-  objective: field('string', z.string().min(1), undefined, 'pretraining objective: clm, prefix-lm (decoders); mlm, mlm+nsp, span (encoders); span-corruption, prefix-lm (encoder-decoders); default: the architecture\'s own (gpt2/llama clm, bert mlm+nsp, roberta mlm)'),
-  blocks: choice(['packed', 'windows'], 'packed', 'clm training blocks: packed documents joined by EOS, in a shuffled order (HF group_texts), or random windows of the token stream (nanoGPT)'),
-  maskProb: field('number', z.number().gt(0).lt(1), 0.15, 'masked objectives: share of tokens (or words) chosen for prediction'),
-  selection: choice(['bernoulli', 'fixed', 'fairseq'], 'bernoulli', 'mlm: how positions are chosen: each with p (HF), a fixed budget capped at max-predictions (Google BERT), floor(p n + U) (fairseq)'),
-  maxPredictions: field('integer', posInt, 20, 'mlm with selection fixed: at most this many predictions per sequence (max_predictions_per_seq)'),
-  wholeWord: field('boolean', z.boolean(), false, 'mlm: mask whole words (all their pieces together)'),
-  masking: choice(['dynamic', 'static'], 'dynamic', 'mlm: a fresh mask each time a sequence is drawn (RoBERTa) or dupe-factor fixed masks per sequence (BERT)'),
-  dupeFactor: field('integer', posInt, 10, 'static masking: differently masked copies of each sequence'),
-  packing: choice(['full-sentences', 'doc-sentences'], 'full-sentences', 'mlm/span rows: whole sentences packed across documents with a separator (FULL-SENTENCES) or within one document (DOC-SENTENCES)'),
-  shortSeqProb: field('number', z.number().min(0).max(1), 0.1, 'mlm+nsp: probability of a shorter target length (short_seq_prob)'),
-  spanP: field('number', z.number().gt(0).lt(1), 0.2, 'span: geometric distribution parameter of span lengths in words'),
-  spanMaxWords: field('integer', posInt, 10, 'span: longest span, in words'),
-  sboWeight: field('number', z.number().min(0), 1.0, 'span: weight of the span boundary objective loss'),
-  noiseDensity: field('number', z.number().gt(0).lt(1), 0.15, 'span-corruption (T5): share of tokens replaced by sentinel spans (noise_density)'),
-  meanNoiseSpanLength: field('number', z.number().min(1), 3, 'span-corruption (T5): mean length of a noise span, in tokens (mean_noise_span_length)'),
-  corpus: field('string', z.string().min(1), 'brown', 'training text: "brown" (the bundled Brown Corpus) or a path to text'),
-  out: field('string', z.string().min(1), 'runs/clm', 'run folder for checkpoints, log.jsonl and plots'),
-  tokenizer: field('string', z.string().min(1), undefined, 'tokenizer.json or a folder holding it; default: train a byte-level BPE on the corpus'),
-  vocabSize: field('integer', posInt, 8192, 'vocabulary size of the tokenizer trained when none is given'),
-  layers: field('integer', posInt, 4, 'number of transformer blocks'),
-  hidden: field('integer', posInt, 256, 'hidden size (embedding width)'),
-  heads: field('integer', posInt, 4, 'attention heads (must divide hidden)'),
-  kvHeads: field('integer', posInt, undefined, 'llama only: key/value heads for grouped-query attention (default: heads)'),
-  intermediate: field('integer', posInt, undefined, 'MLP width (default: 4 x hidden for gpt2, about 8/3 x hidden for llama)'),
-  seqLen: field('integer', posInt, 128, 'tokens per training sequence; a new model gets max(seq-len, 512) positions'),
-  batchSize: field('integer', posInt, 16, 'sequences per micro-batch'),
-  gradAccum: field('integer', posInt, 1, 'micro-batches accumulated per optimizer step'),
-  lr: field('number', z.number().positive(), 6e-4, 'peak learning rate (AdamW)'),
-  minLrRatio: field('number', z.number().min(0).max(1), 0.1, 'final learning rate as a fraction of lr (cosine/linear decay)'),
-  warmup: field('integer', nonNegInt, undefined, 'linear warmup steps (default: 5% of maxSteps)'),
-  maxSteps: field('integer', posInt, 2000, 'optimizer steps in total'),
-  decay: choice(['cosine', 'linear', 'constant'], 'cosine', 'learning-rate decay after warmup: cosine, linear or constant'),
-  weightDecay: field('number', z.number().min(0), 0.1, 'AdamW decoupled weight decay (not applied to biases, norms and embeddings)'),
-  beta1: field('number', z.number().min(0).lt(1), 0.9, 'AdamW beta1'),
-  beta2: field('number', z.number().min(0).lt(1), 0.95, 'AdamW beta2'),
-  eps: field('number', z.number().positive(), 1e-8, 'AdamW epsilon'),
-  gradClip: field('number', z.number().min(0), 1.0, 'clip the global gradient norm to this value (0 = off)'),
-  evalEvery: field('integer', nonNegInt, 200, 'evaluate on held-out text every N steps (0 = only at the end)'),
-  evalBatches: field('integer', posInt, 20, 'batches per evaluation'),
-  saveEvery: field('integer', nonNegInt, 500, 'save a checkpoint every N steps (0 = only at the end)'),
-  keepLast: field('integer', posInt, 2, 'keep only the newest N checkpoints'),
-  seed: field('integer', nonNegInt, 1337, 'random seed (initialisation, data order, dropout)'),
-  dropout: field('number', z.number().min(0).lt(1), 0.1, 'dropout probability (0 = off)'),
-  resume: field('boolean-or-path', z.union([z.boolean(), z.string().min(1)], { error: 'expected true, false or a checkpoint folder' }), false, 'resume: true = latest checkpoint in out, or a checkpoint folder; only max-steps, the schedule, optimizer, evaluation and saving settings may change'),
-  overwrite: field('boolean', z.boolean(), false, 'start a new run in an out folder that already holds one, deleting its log, checkpoints and model first (otherwise an error)'),
+  arch: field('choice', registered('arch', modelTypes), D.arch, 'model architecture (Hugging Face model_type)', modelTypes()),
+  objective: field('string', z.string().min(1), D.objective, 'pretraining objective: clm, prefix-lm (decoders); mlm, mlm+nsp, span (encoders); span-corruption, prefix-lm (encoder-decoders); default: the architecture\'s own (gpt2/llama clm, bert mlm+nsp, roberta mlm)'),
+  blocks: choice(['packed', 'windows'], D.blocks, 'clm training blocks: packed documents joined by EOS, in a shuffled order (HF group_texts), or random windows of the token stream (nanoGPT)'),
+  maskProb: field('number', z.number().gt(0).lt(1), D.maskProb, 'masked objectives: share of tokens (or words) chosen for prediction'),
+  selection: choice(['bernoulli', 'fixed', 'fairseq'], D.selection, 'mlm: how positions are chosen: each with p (HF), a fixed budget capped at max-predictions (Google BERT), floor(p n + U) (fairseq)'),
+  maxPredictions: field('integer', posInt, D.maxPredictions, 'mlm with selection fixed: at most this many predictions per sequence (max_predictions_per_seq)'),
+  wholeWord: field('boolean', z.boolean(), D.wholeWord, 'mlm: mask whole words (all their pieces together)'),
+  masking: choice(['dynamic', 'static'], D.masking, 'mlm: a fresh mask each time a sequence is drawn (RoBERTa) or dupe-factor fixed masks per sequence (BERT)'),
+  dupeFactor: field('integer', posInt, D.dupeFactor, 'static masking: differently masked copies of each sequence'),
+  packing: choice(['full-sentences', 'doc-sentences'], D.packing, 'mlm/span rows: whole sentences packed across documents with a separator (FULL-SENTENCES) or within one document (DOC-SENTENCES)'),
+  shortSeqProb: field('number', z.number().min(0).max(1), D.shortSeqProb, 'mlm+nsp: probability of a shorter target length (short_seq_prob)'),
+  spanP: field('number', z.number().gt(0).lt(1), D.spanP, 'span: geometric distribution parameter of span lengths in words'),
+  spanMaxWords: field('integer', posInt, D.spanMaxWords, 'span: longest span, in words'),
+  sboWeight: field('number', z.number().min(0), D.sboWeight, 'span: weight of the span boundary objective loss'),
+  noiseDensity: field('number', z.number().gt(0).lt(1), D.noiseDensity, 'span-corruption (T5): share of tokens replaced by sentinel spans (noise_density)'),
+  meanNoiseSpanLength: field('number', z.number().min(1), D.meanNoiseSpanLength, 'span-corruption (T5): mean length of a noise span, in tokens (mean_noise_span_length)'),
+  corpus: field('string', z.string().min(1), D.corpus, 'training text: "brown" (the bundled Brown Corpus) or a path to text'),
+  out: field('string', z.string().min(1), D.out, 'run folder for checkpoints, log.jsonl and plots'),
+  tokenizer: field('string', z.string().min(1), D.tokenizer, 'tokenizer.json or a folder holding it; default: train a byte-level BPE on the corpus'),
+  vocabSize: field('integer', posInt, D.vocabSize, 'vocabulary size of the tokenizer trained when none is given'),
+  layers: field('integer', posInt, D.layers, 'number of transformer blocks'),
+  hidden: field('integer', posInt, D.hidden, 'hidden size (embedding width)'),
+  heads: field('integer', posInt, D.heads, 'attention heads (must divide hidden)'),
+  kvHeads: field('integer', posInt, D.kvHeads, 'llama only: key/value heads for grouped-query attention (default: heads)'),
+  intermediate: field('integer', posInt, D.intermediate, 'MLP width (default: 4 x hidden for gpt2, about 8/3 x hidden for llama)'),
+  seqLen: field('integer', posInt, D.seqLen, 'tokens per training sequence; a new model gets max(seq-len, 512) positions'),
+  batchSize: field('integer', posInt, D.batchSize, 'sequences per micro-batch'),
+  gradAccum: field('integer', posInt, D.gradAccum, 'micro-batches accumulated per optimizer step'),
+  lr: field('number', z.number().positive(), D.lr, 'peak learning rate (AdamW)'),
+  minLrRatio: field('number', z.number().min(0).max(1), D.minLrRatio, 'final learning rate as a fraction of lr (cosine/linear decay)'),
+  warmup: field('integer', nonNegInt, D.warmup, 'linear warmup steps (default: 5% of maxSteps)'),
+  maxSteps: field('integer', posInt, D.maxSteps, 'optimizer steps in total'),
+  decay: choice(['cosine', 'linear', 'constant'], D.decay, 'learning-rate decay after warmup: cosine, linear or constant'),
+  weightDecay: field('number', z.number().min(0), D.weightDecay, 'AdamW decoupled weight decay (not applied to biases, norms and embeddings)'),
+  beta1: field('number', z.number().min(0).lt(1), D.beta1, 'AdamW beta1'),
+  beta2: field('number', z.number().min(0).lt(1), D.beta2, 'AdamW beta2'),
+  eps: field('number', z.number().positive(), D.eps, 'AdamW epsilon'),
+  gradClip: field('number', z.number().min(0), D.gradClip, 'clip the global gradient norm to this value (0 = off)'),
+  evalEvery: field('integer', nonNegInt, D.evalEvery, 'evaluate on held-out text every N steps (0 = only at the end)'),
+  evalBatches: field('integer', posInt, D.evalBatches, 'batches per evaluation'),
+  saveEvery: field('integer', nonNegInt, D.saveEvery, 'save a checkpoint every N steps (0 = only at the end)'),
+  keepLast: field('integer', posInt, D.keepLast, 'keep only the newest N checkpoints'),
+  seed: field('integer', nonNegInt, D.seed, 'random seed (initialisation, data order, dropout)'),
+  dropout: field('number', z.number().min(0).lt(1), D.dropout, 'dropout probability (0 = off)'),
+  resume: field('boolean-or-path', z.union([z.boolean(), z.string().min(1)], { error: 'expected true, false or a checkpoint folder' }), D.resume, 'resume: true = latest checkpoint in out, or a checkpoint folder; only max-steps, the schedule, optimizer, evaluation and saving settings may change'),
+  overwrite: field('boolean', z.boolean(), D.overwrite, 'start a new run in an out folder that already holds one, deleting its log, checkpoints and model first (otherwise an error)'),
 };
 
 export const CONFIG_KEYS = Object.keys(FIELDS) as TrainConfigKey[];
@@ -333,14 +333,9 @@ export function resolveConfig(fileValues: ConfigSource | Partial<FlatTrainConfig
     : validateValues(fileValues, { kind: 'file', file: 'config' });
   const flags = validateValues(flagValues, { kind: 'flags' });
   const arch = flags.arch ?? file.arch ?? DEFAULT_CONFIG.arch!;
-  // The architecture's reference recipe (e.g. RoBERTa's Adam beta2 0.98) sits between the defaults and the user's values.
-  const recipe = validateValues(getModel(arch).recipe ?? {}, { kind: 'file', file: `the ${arch} recipe` });
-  const merged = { ...DEFAULT_CONFIG, ...recipe, ...file, ...flags };
-  const objective = merged.objective ?? getModel(arch).objectives[0];
-  checkPairing(arch, objective);
-  const flat = { ...merged, objective, warmup: merged.warmup ?? Math.round(0.05 * merged.maxSteps!) } as FlatTrainConfig;
-  checkConsistency(flat);
-  return sectioned(flat);
+  // The recipe's values are checked like a file's; resolveTrainConfig puts them between the defaults and the user's.
+  validateValues(getModel(arch).recipe ?? {}, { kind: 'file', file: `the ${arch} recipe` });
+  return resolveTrainConfig({ ...file, ...flags });
 }
 
 /** The values of a saved config (train_config.json), as a source that resolveConfig takes. */
@@ -348,18 +343,6 @@ export function savedConfigSource(c: TrainConfig, file: string): ConfigSource {
   // Runs from before the model/objective sections saved flat settings.
   const flat = (c.model && typeof c.objective === 'object' ? flattened(c) : c) as unknown as Record<string, unknown>;
   return { source: file, values: Object.fromEntries(Object.entries(flat).filter(([, v]) => v !== undefined)) as Partial<FlatTrainConfig> };
-}
-
-function checkConsistency(c: FlatTrainConfig): void {
-  const errors: string[] = [];
-  if (c.hidden % c.heads !== 0) errors.push(`hidden (${c.hidden}) must be divisible by heads (${c.heads})`);
-  if (c.kvHeads !== undefined) {
-    if (c.arch !== 'llama') errors.push(`kvHeads applies only to arch "llama" (arch is "${c.arch}")`);
-    else if (c.heads % c.kvHeads !== 0) errors.push(`kvHeads (${c.kvHeads}) must divide heads (${c.heads})`);
-  }
-  if (c.warmup >= c.maxSteps && c.warmup > 0) errors.push(`warmup (${c.warmup}) must be less than maxSteps (${c.maxSteps})`);
-  if ((c.hidden / c.heads) % 2 !== 0 && c.arch === 'llama') errors.push(`llama needs an even head size for RoPE: hidden / heads = ${c.hidden / c.heads}`);
-  if (errors.length) throw new Error(`invalid configuration:\n  ${errors.join('\n  ')}`);
 }
 
 /** The full config as YAML-able plain data with its sections, e.g. to save next to a run. */

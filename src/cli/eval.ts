@@ -6,7 +6,7 @@ import { buildShards } from '../data/index.js';
 import { getObjective } from '../objectives/objective.js';
 import { nodeBackend } from '../runtime/node.js';
 import { loadPretrained } from '../train/load.js';
-import { objectiveOptions, pretrainingGraph } from '../train/pretrain.js';
+import { objectiveOptions, pretrainingGraph } from '../train/pretrain-setup.js';
 import { compileEval, evaluateBatches, formatEval } from '../train/trainer.js';
 import { resolveConfig } from './config.js';
 import { intArg } from './args.js';

@@ -15,6 +15,7 @@ import { intArg } from './args.js';
 import { registerFinetuneCommands } from './finetune.js';
 import { registerGenerateCommand } from './generate.js';
 import { registerFillMaskCommand } from './fill-mask.js';
+import { registerServeCommand } from './serve.js';
 import { previewCommand } from './preview.js';
 import { paradigmDefaults, runParadigm } from '../experiments/paradigm.js';
 import { checkOutputDir } from '../io/outdir.js';
@@ -168,6 +169,7 @@ program
 
 registerGenerateCommand(program, fail);
 registerFillMaskCommand(program, fail);
+registerServeCommand(program, fail);
 registerFinetuneCommands(program, fail);
 registerTokenizerCommands(program);
 registerDataCommands(program);

@@ -14,7 +14,7 @@ import { open } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { brownDocuments } from './brown.js';
 import { DataError } from './errors.js';
-import { splitSentences } from './sentences.js';
+import { jsonlDocuments, jsonlObjects, textDocuments } from './text.js';
 import type { CorpusDocument, Split } from './types.js';
 
 export interface CorpusOptions {
@@ -197,74 +197,22 @@ function countNewlines(b: Buffer, end: number): number {
   return n;
 }
 
-function makeDoc(id: string, sentences: string[], label?: string | number): CorpusDocument {
-  const d: CorpusDocument = { id, sentences, text: sentences.join(' ') };
-  if (label !== undefined) d.label = label;
-  return d;
-}
-
 /** Documents of a .txt file: a blank line ends a document. */
-export async function* readTextFile(file: string, sentencePerLine = false, idBase = file): AsyncGenerator<CorpusDocument> {
-  let lines: string[] = [];
-  let startLine = 0;
-  const flush = (): CorpusDocument | undefined => {
-    if (lines.length === 0) return undefined;
-    const sentences = sentencePerLine ? lines : splitSentences(lines.join(' '));
-    const d = makeDoc(`${idBase}:${startLine}`, sentences);
-    lines = [];
-    return d;
-  };
-  for await (const [raw, n] of readLines(file)) {
-    const line = raw.trim();
-    if (!line) {
-      const d = flush();
-      if (d) yield d;
-      continue;
-    }
-    if (lines.length === 0) startLine = n;
-    lines.push(line.replace(/\s+/g, ' '));
-  }
-  const d = flush();
-  if (d) yield d;
+export function readTextFile(file: string, sentencePerLine = false, idBase = file): AsyncGenerator<CorpusDocument> {
+  return textDocuments(readLines(file), sentencePerLine, idBase);
 }
 
 /**
  * The objects of a JSONL file with their line numbers; blank lines are skipped. A line that is not JSON, or not an
  * object, is a DataError naming the file and line and ending in `expected` (what a line should hold).
  */
-export async function* readJsonlObjects(file: string, expected: string): AsyncGenerator<[Record<string, unknown>, number]> {
-  for await (const [raw, n] of readLines(file)) {
-    const line = raw.trim();
-    if (!line) continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch (e) {
-      throw new DataError(`invalid JSON (${(e as Error).message}): ${expected}`, file, n);
-    }
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DataError(expected, file, n);
-    yield [v as Record<string, unknown>, n];
-  }
+export function readJsonlObjects(file: string, expected: string): AsyncGenerator<[Record<string, unknown>, number]> {
+  return jsonlObjects(readLines(file), file, expected);
 }
 
 /** Documents of a .jsonl file: one object per line with a string "text", optional "label" and "id". */
-export async function* readJsonlFile(file: string, sentencePerLine = false, idBase = file): AsyncGenerator<CorpusDocument> {
-  for await (const [o, n] of readJsonlObjects(file, 'expected a JSON object with a string field "text"')) {
-    if (typeof o['text'] !== 'string') {
-      throw new DataError(`${'text' in o ? '"text" is not a string' : 'no "text" field'}: expected a JSON object with a string field "text"`, file, n);
-    }
-    const label = o['label'];
-    if (label !== undefined && label !== null && typeof label !== 'string' && typeof label !== 'number') {
-      throw new DataError('"label" must be a string or a number', file, n);
-    }
-    const text = o['text'].trim();
-    if (!text) continue;
-    const sentences = sentencePerLine
-      ? text.split('\n').map((s) => s.trim().replace(/\s+/g, ' ')).filter(Boolean)
-      : splitSentences(text.replace(/\s+/g, ' '));
-    const id = typeof o['id'] === 'string' || typeof o['id'] === 'number' ? String(o['id']) : `${idBase}:${n}`;
-    yield makeDoc(id, sentences, label ?? undefined);
-  }
+export function readJsonlFile(file: string, sentencePerLine = false, idBase = file): AsyncGenerator<CorpusDocument> {
+  return jsonlDocuments(readLines(file), file, sentencePerLine, idBase);
 }
 
 /**

@@ -18,6 +18,8 @@ export {
   type ResolvedCorpus,
 } from './corpus.js';
 export * from './shards.js';
+export { MemoryDocuments, tokenizeDocuments, needsSpaceBetweenSentences, sentenceTexts } from './memory.js';
+export { textDocuments, textLines, jsonlDocuments, jsonlObjects, type Lines } from './text.js';
 export * from './batching.js';
 export { UNIVERSAL_TAGS, brownToUniversal, brownTagBase, brownPosData, type UniversalTag, type TaggedSentence } from './brown-pos.js';
 export { IGNORE_INDEX, readTaggedJsonl, alignWordLabels, encodeWithSpecials, keptPositions, type AlignedSentence } from './tagging.js';

@@ -28,6 +28,7 @@ import { join, resolve } from 'node:path';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { readCorpus, resolveCorpus, type CorpusOptions } from './corpus.js';
 import { DataError } from './errors.js';
+import { needsSpaceBetweenSentences, sentenceTexts } from './memory.js';
 import type { DocumentSource, TokenDocument } from './types.js';
 
 export const SHARD_MAGIC = 'PTTOKSHD';
@@ -180,12 +181,6 @@ export function shardKey(fingerprint: string, tokenizerHash: string): string {
   return createHash('sha256').update(`${SHARD_VERSION}\n${fingerprint}\n${tokenizerHash}`).digest('hex').slice(0, 20);
 }
 
-/** True when the tokenizer's pre-tokenizer does not add a space before a text (GPT-2 byte level). */
-function needsSpaceBetweenSentences(tokenizer: Tokenizer): boolean {
-  const p = tokenizer.json.pre_tokenizer;
-  return !!p && typeof p === 'object' && !Array.isArray(p) && p['type'] === 'ByteLevel' && p['add_prefix_space'] !== true;
-}
-
 /**
  * Tokenise a corpus into shards (or reuse the cached ones) and open them.
  * Sentences are encoded without special tokens; objectives add their own.
@@ -243,7 +238,7 @@ export async function buildShards(spec: string, tokenizer: Tokenizer, options: B
     for await (const doc of readCorpus(corpus)) {
       documents.push(doc.label === undefined ? { id: doc.id } : { id: doc.id, label: doc.label });
       pendingDocs.push(doc.sentences.length);
-      doc.sentences.forEach((s, i) => pendingTexts.push(spaced && i > 0 ? ` ${s}` : s));
+      pendingTexts.push(...sentenceTexts(doc, spaced));
       if (pendingTexts.length >= batchSentences) await encodePending();
     }
     await encodePending();

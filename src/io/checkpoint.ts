@@ -1,39 +1,17 @@
 // Checkpoint folders in the Hugging Face layout (config.json, model.safetensors,
 // tokenizer files, generation_config.json) plus our resume state
 // (trainer_state.json, optimizer.safetensors). See docs/checkpoints.md.
-import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readSafetensorsF32, recoverInterruptedWrites, removeDirAtomic, writeDirAtomic, writeFileAtomic } from './files.js';
 import type { GenerationConfig, HfConfig } from './hf-config.js';
-import { generationConfigFromModel, parseGenerationConfig, parseHfConfigText, parseJsonText, serializeGenerationConfig, serializeHfConfig } from './hf-config.js';
+import { parseGenerationConfig, parseHfConfigText, parseJsonText } from './hf-config.js';
 import type { JsonValue } from './json.js';
-import type { F32Tensor } from './safetensors.js';
-import { serializeSafetensors } from './safetensors.js';
+import {
+  CHECKPOINT_FILES, TOKENIZER_HASH_FILE, checkpointFilesOf, tokenizerTextFiles, type CheckpointContents, type TokenizerSource, type Weights,
+} from './checkpoint-files.js';
 
-export type Weights = Map<string, F32Tensor>;
-
-export const CHECKPOINT_FILES = {
-  config: 'config.json',
-  model: 'model.safetensors',
-  tokenizer: 'tokenizer.json',
-  tokenizerConfig: 'tokenizer_config.json',
-  specialTokensMap: 'special_tokens_map.json',
-  generationConfig: 'generation_config.json',
-  trainerState: 'trainer_state.json',
-  optimizer: 'optimizer.safetensors',
-} as const;
-
-/**
- * The sha256 (hex) of the tokenizer a model was trained with, written next to tokenizer.json in every checkpoint
- * that carries one, so a tokenizer.json swapped in later (same vocabulary size, different tokens) is caught.
- */
-export const TOKENIZER_HASH_FILE = 'tokenizer.sha256';
-
-/** Tokenizer.hash of a tokenizer.json text: the sha256 of its JSON as parsed and written back. */
-export function tokenizerJsonHash(text: string): string {
-  return createHash('sha256').update(JSON.stringify(JSON.parse(text))).digest('hex');
-}
+export * from './checkpoint-files.js';
 
 /**
  * Checks that `hash` (Tokenizer.hash of the tokenizer about to be used) is the one the checkpoint in `dir` was
@@ -44,29 +22,6 @@ export async function checkTokenizerHash(dir: string, hash: string, what: string
   const recorded = (await readOptional(join(dir, TOKENIZER_HASH_FILE)))?.toString('utf8').trim();
   if (recorded === undefined || recorded === hash) return;
   throw new Error(`${what} (sha256 ${hash.slice(0, 12)}) is not the tokenizer ${dir} was trained with (${TOKENIZER_HASH_FILE}: ${recorded.slice(0, 12)}); ${hint}`);
-}
-
-export type TokenizerSource =
-  /** A folder holding tokenizer.json (and optionally tokenizer_config.json, special_tokens_map.json). */
-  | { dir: string }
-  /** The file contents; `config` is tokenizer_config.json. */
-  | { json: string; config?: string; specialTokensMap?: string };
-
-export interface CheckpointContents {
-  config: HfConfig;
-  /** Overrides config.architectures / the default class name in config.json. */
-  architectures?: string[];
-  /** HF parameter names; tied weights stored once, under their first name. */
-  weights: ReadonlyMap<string, F32Tensor>;
-  tokenizer?: TokenizerSource;
-  /** true: derive the token ids from the config as HF does; an object: write it; absent: no file. */
-  generationConfig?: GenerationConfig | true;
-  /** Anything the trainer needs to resume exactly (step, epoch, RNG states, data position...). */
-  trainerState?: JsonValue;
-  /** Optimizer moments by name, e.g. "exp_avg.transformer.wte.weight". */
-  optimizer?: ReadonlyMap<string, F32Tensor>;
-  /** Further files (relative names) to put in the folder, e.g. "onnx/model.onnx". */
-  extraFiles?: Record<string, Uint8Array | string>;
 }
 
 export interface LoadedCheckpoint {
@@ -100,12 +55,7 @@ async function readOptional(path: string): Promise<Buffer | undefined> {
 }
 
 async function tokenizerFiles(src: TokenizerSource): Promise<Record<string, string>> {
-  if ('json' in src) {
-    const out: Record<string, string> = { [CHECKPOINT_FILES.tokenizer]: src.json };
-    if (src.config !== undefined) out[CHECKPOINT_FILES.tokenizerConfig] = src.config;
-    if (src.specialTokensMap !== undefined) out[CHECKPOINT_FILES.specialTokensMap] = src.specialTokensMap;
-    return out;
-  }
+  if ('json' in src) return tokenizerTextFiles(src);
   const out: Record<string, string> = {};
   for (const name of [CHECKPOINT_FILES.tokenizer, CHECKPOINT_FILES.tokenizerConfig, CHECKPOINT_FILES.specialTokensMap]) {
     const buf = await readOptional(join(src.dir, name));
@@ -113,30 +63,6 @@ async function tokenizerFiles(src: TokenizerSource): Promise<Record<string, stri
     else if (name === CHECKPOINT_FILES.tokenizer) throw new Error(`tokenizer folder ${src.dir}: missing ${name}`);
   }
   return out;
-}
-
-/** The files of a checkpoint, in memory (used by saveCheckpoint; handy for export to other stores). */
-export async function checkpointFiles(c: CheckpointContents): Promise<Record<string, Uint8Array | string>> {
-  const files: Record<string, Uint8Array | string> = {
-    [CHECKPOINT_FILES.config]: serializeHfConfig(c.config, c.architectures ? { architectures: c.architectures } : {}),
-    [CHECKPOINT_FILES.model]: serializeSafetensors(c.weights),
-  };
-  if (c.tokenizer) {
-    Object.assign(files, await tokenizerFiles(c.tokenizer));
-    files[TOKENIZER_HASH_FILE] = `${tokenizerJsonHash(files[CHECKPOINT_FILES.tokenizer] as string)}\n`;
-  }
-  if (c.generationConfig === true) {
-    files[CHECKPOINT_FILES.generationConfig] = serializeGenerationConfig(generationConfigFromModel(c.config), { fromModelConfig: true });
-  } else if (c.generationConfig) {
-    files[CHECKPOINT_FILES.generationConfig] = serializeGenerationConfig(c.generationConfig);
-  }
-  if (c.trainerState !== undefined) files[CHECKPOINT_FILES.trainerState] = `${JSON.stringify(c.trainerState, null, 2)}\n`;
-  if (c.optimizer) files[CHECKPOINT_FILES.optimizer] = serializeSafetensors(c.optimizer);
-  for (const [name, data] of Object.entries(c.extraFiles ?? {})) {
-    if (name in files) throw new Error(`saveCheckpoint: extra file "${name}" would overwrite a checkpoint file`);
-    files[name] = data;
-  }
-  return files;
 }
 
 /**
@@ -150,6 +76,11 @@ export async function saveModelInto(dir: string, c: Omit<CheckpointContents, 'tr
 /** Writes the checkpoint folder atomically (replacing an existing one as a whole). */
 export async function saveCheckpoint(dir: string, c: CheckpointContents): Promise<void> {
   await writeDirAtomic(dir, await checkpointFiles(c));
+}
+
+/** The files of a checkpoint, in memory, with the tokenizer's files read from its folder. */
+export async function checkpointFiles(c: CheckpointContents): Promise<Record<string, Uint8Array | string>> {
+  return checkpointFilesOf(c, c.tokenizer ? await tokenizerFiles(c.tokenizer) : undefined);
 }
 
 async function isFile(p: string): Promise<boolean> {

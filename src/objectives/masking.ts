@@ -223,7 +223,9 @@ export function maskSequence(
 export function spanLengthDistribution(p: number, maxWords: number): number[] {
   if (!(p > 0 && p <= 1)) throw new Error(`span masking: geometric p must be in (0, 1], got ${p}`);
   if (!(Number.isInteger(maxWords) && maxWords >= 1)) throw new Error(`span masking: max span length must be an integer >= 1, got ${maxWords}`);
-  const w = Array.from({ length: maxWords }, (_, k) => p * Math.pow(1 - p, k));
+  // Repeated products rather than Math.pow, whose last bit differs between JavaScript engines (Node, browsers).
+  const w: number[] = [];
+  for (let k = 0, v = p; k < maxWords; k++, v *= 1 - p) w.push(v);
   const s = w.reduce((a, b) => a + b, 0);
   return w.map((x) => x / s);
 }

@@ -29,8 +29,8 @@ export interface BatchStream {
 }
 
 /**
- * Every objective option, flat; each objective reads the ones it uses. Defaults are in `src/cli/config.ts`
- * (the FIELDS table), documented in docs/objectives.md.
+ * Every objective option, flat; each objective reads the ones it uses. Defaults are in `src/train/config.ts`
+ * (TRAIN_DEFAULTS), documented in docs/objectives.md.
  */
 export interface ObjectiveOptions {
   seqLen: number;

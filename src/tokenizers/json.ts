@@ -73,3 +73,13 @@ export function addedToken(id: number, content: string, special = true): AddedTo
 export function bump(counts: Map<string, number>, word: string, count = 1): void {
   counts.set(word, (counts.get(word) ?? 0) + count);
 }
+
+/** special_tokens_map.json: the special-token fields of tokenizer_config.json. */
+export function specialTokensMap(config: TokenizerConfig): JsonObject {
+  const map: JsonObject = {};
+  for (const k of ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token', 'additional_special_tokens']) {
+    const v = config[k];
+    if (v !== undefined) map[k] = v;
+  }
+  return map;
+}

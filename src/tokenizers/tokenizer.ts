@@ -6,83 +6,15 @@
  * The native encode/decode are asynchronous (they run on a worker pool), so
  * every encode/decode here returns a Promise.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Tokenizer as NativeTokenizer, type Encoding as NativeEncoding } from 'tokenizers';
-import type { JsonObject, JsonValue, TokenizerConfig, TokenizerJson, TokenizerKind, TrainedTokenizer } from './json.js';
+import { specialTokensMap, type JsonObject, type JsonValue, type TokenizerConfig, type TokenizerJson, type TrainedTokenizer } from './json.js';
+import { TokenizerBase, TokenizerError, type Encoding, type EncodeOptions, type DecodeOptions, type Tokenizer } from './base.js';
+
+export * from './base.js';
 import { UNIGRAM_NORMALIZER } from './unigram.js';
 import { GPT2_PATTERN, METASPACE, bertNormalize, bertPreTokenize, metaspacePreTokenize, unigramNormalize } from './pretokenize.js';
-
-export interface Encoding {
-  ids: number[];
-  tokens: string[];
-  /** [start, end) character offsets into the input (UTF-16 units, as JS strings). */
-  offsets: Array<[number, number]>;
-  /** Index of the pre-tokenised word each token comes from; null for special tokens. */
-  wordIds: Array<number | null>;
-  /** Segment ids (0 for A, 1 for B with the BERT template). */
-  typeIds: number[];
-  /** 1 where the token was added by the post-processor ([CLS], [SEP], </s>). */
-  specialTokensMask: number[];
-}
-
-export interface EncodeOptions {
-  /** Apply the post-processor template ([CLS] A [SEP], A </s>, ...). Default true. */
-  addSpecialTokens?: boolean;
-  /** Second segment for pair templates. */
-  pair?: string;
-}
-
-export interface DecodeOptions {
-  /** Default true. */
-  skipSpecialTokens?: boolean;
-}
-
-/** Ids of the special tokens a tokenizer defines; absent when it has none of that role. */
-export interface SpecialIds {
-  pad?: number;
-  unk?: number;
-  cls?: number;
-  sep?: number;
-  mask?: number;
-  bos?: number;
-  eos?: number;
-}
-
-export interface Tokenizer {
-  /** Which trainer made it; 'unknown' for a tokenizer.json from elsewhere. */
-  readonly kind: TokenizerKind | 'unknown';
-  /** Vocabulary size including added tokens (the embedding table size). */
-  readonly vocabSize: number;
-  readonly specialIds: SpecialIds;
-  /** Every special (added) token id, sorted: what MLM never masks. */
-  readonly allSpecialIds: readonly number[];
-  /** T5 sentinels: sentinelIds[k] is the id of `<extra_id_k>` (descending ids). Empty when absent. */
-  readonly sentinelIds: readonly number[];
-  /**
-   * wordStarts[id] = 1 when token `id` begins a word if it follows another
-   * token (WordPiece: no `##`; byte-level BPE: leading `Ġ`; Unigram: leading
-   * `▁`; special tokens: 1). The first token of a sentence always begins a
-   * word. For whole-word and span masking over shard ids.
-   */
-  readonly wordStarts: Uint8Array;
-  /** sha256 (hex) of the canonical tokenizer.json: identifies the tokenizer in shard headers. */
-  readonly hash: string;
-  readonly json: TokenizerJson;
-  readonly config: TokenizerConfig;
-  encode(text: string, options?: EncodeOptions): Promise<Encoding>;
-  encodeBatch(texts: string[], options?: EncodeOptions): Promise<Encoding[]>;
-  /** Ids only, no post-processor: the fast path used to build token shards. */
-  encodeIdsBatch(texts: string[]): Promise<number[][]>;
-  decode(ids: ArrayLike<number>, options?: DecodeOptions): Promise<string>;
-  tokenToId(token: string): number | undefined;
-  idToToken(id: number): string | undefined;
-}
-
-export class TokenizerError extends Error {
-  override name = 'TokenizerError';
-}
 
 /**
  * code point index -> UTF-16 index of `text`, or undefined when the two agree (no character outside the BMP).
@@ -115,19 +47,6 @@ function toEncoding(e: NativeEncoding, texts: readonly string[]): Encoding {
     typeIds: e.getTypeIds(),
     specialTokensMask: e.getSpecialTokensMask(),
   };
-}
-
-/** sha256 of JSON.stringify(parsed tokenizer.json): insensitive to whitespace and pretty-printing. */
-export function tokenizerHash(json: TokenizerJson): string {
-  return createHash('sha256').update(JSON.stringify(json)).digest('hex');
-}
-
-function inferKind(json: TokenizerJson): TokenizerKind | 'unknown' {
-  const t = json.model['type'];
-  if (t === 'WordPiece') return 'wordpiece';
-  if (t === 'BPE') return 'bpe';
-  if (t === 'Unigram') return 'unigram';
-  return 'unknown';
 }
 
 /**
@@ -182,73 +101,22 @@ function makeSplitter(json: TokenizerJson): WordSplitter | undefined {
 
 const WORD_CACHE_LIMIT = 1 << 20;
 
-class NativeBackedTokenizer implements Tokenizer {
-  readonly kind: TokenizerKind | 'unknown';
+class NativeBackedTokenizer extends TokenizerBase {
   readonly vocabSize: number;
-  readonly specialIds: SpecialIds;
-  readonly allSpecialIds: readonly number[];
-  readonly sentinelIds: readonly number[];
-  readonly hash: string;
   private readonly splitter: WordSplitter | undefined;
   private readonly addedRe: RegExp | undefined;
   private readonly wordIds = new Map<string, number[]>();
-  private wordStartTable: Uint8Array | undefined;
 
   constructor(
     private readonly native: NativeTokenizer,
-    readonly json: TokenizerJson,
-    readonly config: TokenizerConfig,
+    json: TokenizerJson,
+    config: TokenizerConfig,
   ) {
-    this.kind = inferKind(json);
+    super(json, config);
     this.vocabSize = native.getVocabSize(true);
-    this.hash = tokenizerHash(json);
-    const id = (field: string): number | undefined => {
-      const v = config[field];
-      const tok = typeof v === 'string' ? v : v && typeof v === 'object' && !Array.isArray(v) && typeof v['content'] === 'string' ? v['content'] : undefined;
-      return tok === undefined ? undefined : this.tokenToId(tok);
-    };
-    const s: SpecialIds = {};
-    for (const [k, f] of [
-      ['pad', 'pad_token'],
-      ['unk', 'unk_token'],
-      ['cls', 'cls_token'],
-      ['sep', 'sep_token'],
-      ['mask', 'mask_token'],
-      ['bos', 'bos_token'],
-      ['eos', 'eos_token'],
-    ] as const) {
-      const v = id(f);
-      if (v !== undefined) s[k] = v;
-    }
-    this.specialIds = s;
-    this.allSpecialIds = json.added_tokens.filter((t) => t.special).map((t) => t.id).sort((a, b) => a - b);
-    const sentinels: number[] = [];
-    for (let k = 0; ; k++) {
-      const v = this.tokenToId(`<extra_id_${k}>`);
-      if (v === undefined) break;
-      sentinels.push(v);
-    }
-    this.sentinelIds = sentinels;
     this.splitter = makeSplitter(json);
     const added = json.added_tokens.map((t) => t.content).filter((c) => c.length > 0);
     this.addedRe = added.length ? new RegExp(added.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')) : undefined;
-  }
-
-  get wordStarts(): Uint8Array {
-    if (this.wordStartTable) return this.wordStartTable;
-    const t = new Uint8Array(this.vocabSize);
-    const special = new Set(this.allSpecialIds);
-    for (let id = 0; id < t.length; id++) {
-      const tok = this.idToToken(id) ?? '';
-      let start: boolean;
-      if (special.has(id)) start = true;
-      else if (this.kind === 'wordpiece') start = !tok.startsWith('##');
-      else if (this.kind === 'bpe') start = tok.startsWith('\u0120');
-      else if (this.kind === 'unigram') start = tok.startsWith(METASPACE);
-      else start = true;
-      t[id] = start ? 1 : 0;
-    }
-    return (this.wordStartTable = t);
   }
 
   async encode(text: string, options: EncodeOptions = {}): Promise<Encoding> {
@@ -412,11 +280,6 @@ export function saveTokenizer(dir: string, files: Pick<TrainedTokenizer, 'tokeni
   mkdirSync(d, { recursive: true });
   writeAtomic(join(d, 'tokenizer.json'), JSON.stringify(files.tokenizerJson, null, 2) + '\n');
   writeAtomic(join(d, 'tokenizer_config.json'), JSON.stringify(files.tokenizerConfig, null, 2) + '\n');
-  const map: JsonObject = {};
-  for (const k of ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token', 'additional_special_tokens']) {
-    const v = files.tokenizerConfig[k];
-    if (v !== undefined) map[k] = v;
-  }
-  writeAtomic(join(d, 'special_tokens_map.json'), JSON.stringify(map, null, 2) + '\n');
+  writeAtomic(join(d, 'special_tokens_map.json'), JSON.stringify(specialTokensMap(files.tokenizerConfig), null, 2) + '\n');
   return loadTokenizer(d);
 }

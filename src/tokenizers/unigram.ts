@@ -8,6 +8,8 @@
  * shrinking by 0.75 per round until the target size. Pure: no Node imports.
  */
 import { METASPACE, metaspacePreTokenize, unigramNormalize } from './pretokenize.js';
+// Engine-independent log/exp: the CLI (Node) and the playground (a browser) train the same tokenizer.
+import { detExp, detLog } from './det-math.js';
 import { addedToken, bump, type JsonObject, type JsonValue, type TokenizerTrainer, type TrainedTokenizer } from './json.js';
 import { stripUndefined } from './wordpiece.js';
 
@@ -62,7 +64,7 @@ function digamma(x0: number): number {
   const xx = 1 / x;
   const xx2 = xx * xx;
   const xx4 = xx2 * xx2;
-  return r + Math.log(x) + xx2 / 24 - (7 / 960) * xx4 + (31 / 8064) * xx4 * xx2 - (127 / 30720) * xx4 * xx4;
+  return r + detLog(x) + xx2 / 24 - (7 / 960) * xx4 + (31 / 8064) * xx4 * xx2 - (127 / 30720) * xx4 * xx4;
 }
 
 const RE_LETTER = /[\p{L}\p{M}]/u;
@@ -75,7 +77,7 @@ function charClass(ch: string): number {
 function lse(a: number, b: number): number {
   if (a === -Infinity) return b;
   if (b === -Infinity) return a;
-  return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
+  return a > b ? a + detLog(1 + detExp(b - a)) : b + detLog(1 + detExp(a - b));
 }
 
 export function createUnigramTrainer(options: UnigramTrainOptions = {}): TokenizerTrainer {
@@ -214,7 +216,7 @@ export function learnUnigram(counts: Map<string, number>, desired: number, o: Op
       f[i] = i < nChars ? (charCount.get(pieceStr[i]!) ?? 1) : seedScored[i - nChars]![1];
     }
     for (let i = 0; i < nPieces; i++) total += f[i]!;
-    for (let i = 0; i < nPieces; i++) score[i] = Math.log(f[i]!) - Math.log(total);
+    for (let i = 0; i < nPieces; i++) score[i] = detLog(f[i]!) - detLog(total);
   }
 
   // ---- lattices: every (start, end, piece) of every word, ordered by start
@@ -288,7 +290,7 @@ export function learnUnigram(counts: Map<string, number>, desired: number, o: Op
       for (let e = a0; e < a1; e++) {
         const p = EP[e]!;
         if (p < 0 || !alive[p]) continue;
-        freq[p] += c * Math.exp(alpha[EF[e]!]! + score[p]! + beta[ET[e]!]! - z);
+        freq[p] += c * detExp(alpha[EF[e]!]! + score[p]! + beta[ET[e]!]! - z);
       }
     }
     // Bayesian M-step (SentencePiece): rarely used pieces are dropped; characters stay.
@@ -386,10 +388,10 @@ export function learnUnigram(counts: Map<string, number>, desired: number, o: Op
         continue;
       }
       const f = vfreq[i]!;
-      const logSumAlt = Math.log(vsum + f * (alt.length - 1));
+      const logSumAlt = detLog(vsum + f * (alt.length - 1));
       let logProbAlt = 0;
-      for (const a of alt) logProbAlt += Math.log(vfreq[a]! + f) - logSumAlt;
-      const logProbSp = Math.log(f) - Math.log(vsum);
+      for (const a of alt) logProbAlt += detLog(vfreq[a]! + f) - logSumAlt;
+      const logProbSp = detLog(f) - detLog(vsum);
       candidates.push([i, f * (logProbSp - logProbAlt)]);
     }
     candidates.sort((a, b) => b[1] - a[1] || a[0] - b[0]);

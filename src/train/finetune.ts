@@ -45,7 +45,7 @@ import { claimForNewRun, lockRunFolder } from './run-folder.js';
 import { Trainer, type TrainResult } from './trainer.js';
 import { QA_DEFAULTS, QaPredictor, qaTemplate, type QaSettings } from './qa-predict.js';
 import type { QaAnswer } from '../data/qa-features.js';
-import { weightsOf } from './pretrain.js';
+import { weightsOf } from './pretrain-setup.js';
 
 export interface Example {
   text: string;

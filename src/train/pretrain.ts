@@ -5,22 +5,22 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Graph, Tensor } from '../graph/index.js';
-import { Ctx, initParameters } from '../nn/index.js';
 import '../models/index.js';
 import { checkPairing, getModel, type ModelEntry, type PretrainingModel } from '../models/registry.js';
 import '../objectives/index.js';
-import { getObjective, objectiveHeads, type Objective, type ObjectiveOptions } from '../objectives/objective.js';
+import { getObjective, type Objective } from '../objectives/objective.js';
 import type { Backend } from '../runtime/backend.js';
 import { ParameterStore } from '../runtime/store.js';
 import { checkTokenizerHash, latestCheckpoint, loadCheckpoint, saveCheckpoint, saveModelInto } from '../io/checkpoint.js';
 import { writeFileAtomic } from '../io/files.js';
 import type { HfConfig } from '../io/hf-config.js';
-import type { F32Tensor } from '../io/safetensors.js';
-import { buildShards, readCorpus, type DocumentSource, type TokenDocument } from '../data/index.js';
-import { loadTokenizer, saveTokenizer, trainTokenizerAsync, type Tokenizer } from '../tokenizers/index.js';
+import { buildShards, readCorpus, type DocumentSource } from '../data/index.js';
+import { loadTokenizer, saveTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { onnxExports } from '../generate/export.js';
 import { Trainer, type TrainResult } from './trainer.js';
+import { holdout, pretrainingRun, trainArchTokenizer, weightsOf } from './pretrain-setup.js';
+
+export { freshStore, newModelConfig, objectiveOptions, pretrainingGraph, weightsOf } from './pretrain-setup.js';
 import { flattened, OBJECTIVE_KEYS, type FlatTrainConfig, type TrainConfig } from './config.js';
 import { checkTrainingMemory } from './memory.js';
 import { claimForNewRun, lockRunFolder } from './run-folder.js';
@@ -29,26 +29,6 @@ import { claimForNewRun, lockRunFolder } from './run-folder.js';
 function corpusSplits(spec: string): { train: string; eval: string; holdout: boolean } {
   if (spec === 'brown') return { train: 'brown:train', eval: 'brown:validation', holdout: false };
   return { train: spec, eval: spec, holdout: true };
-}
-
-class Subset implements DocumentSource {
-  readonly documentCount: number;
-  readonly tokenCount: number;
-  constructor(private readonly src: DocumentSource, private readonly ids: number[]) {
-    this.documentCount = ids.length;
-    this.tokenCount = ids.reduce((n, i) => n + src.document(i).tokens.length, 0);
-  }
-  document(i: number): TokenDocument {
-    return this.src.document(this.ids[i]);
-  }
-}
-
-function holdout(src: DocumentSource): { train: DocumentSource; eval: DocumentSource; evalOnTrain: boolean } {
-  const every = src.documentCount >= 1000 ? 50 : 10;
-  const all = [...Array(src.documentCount).keys()];
-  const ev = all.filter((i) => i % every === every - 1);
-  if (!ev.length) return { train: src, eval: src, evalOnTrain: true };
-  return { train: new Subset(src, all.filter((i) => i % every !== every - 1)), eval: new Subset(src, ev), evalOnTrain: false };
 }
 
 /**
@@ -84,7 +64,7 @@ export async function prepareTokenizer(cfg: TrainConfig, entry: ModelEntry, log:
   async function* texts() {
     for await (const d of readCorpus(train)) yield d.text;
   }
-  const trained = await trainTokenizerAsync(entry.tokenizer, texts(), { vocabSize: cfg.vocabSize, style: entry.tokenizerStyle });
+  const trained = await trainArchTokenizer(entry, texts(), cfg.vocabSize);
   log(`tokenizer trained in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${dir}`);
   return saveTokenizer(dir, trained);
 }
@@ -92,41 +72,6 @@ export async function prepareTokenizer(cfg: TrainConfig, entry: ModelEntry, log:
 /** The folder of a --tokenizer value (tokenizer.json or its folder). */
 function tokenizerFolder(spec: string): string {
   return spec.endsWith('.json') ? path.dirname(spec) : spec;
-}
-
-/** The Hugging Face config for a new model of the configured size. */
-export function newModelConfig(cfg: TrainConfig, tok: Tokenizer): HfConfig {
-  return getModel(cfg.arch).newConfig({ ...cfg.model, positions: Math.max(cfg.seqLen, 512) }, tok);
-}
-
-/** A store with freshly initialised parameters (seeded). */
-export function freshStore(model: Pick<PretrainingModel, 'parameters'>, seed: number): ParameterStore {
-  const store = new ParameterStore();
-  const specs = model.parameters();
-  const init = initParameters(specs, seed);
-  for (const s of specs) store.set(s.name, s.shape, init.get(s.name)!);
-  return store;
-}
-
-/** The store's weights under their Hugging Face names. */
-export function weightsOf(store: ParameterStore): Map<string, F32Tensor> {
-  return new Map(store.names().map((n) => [n, { shape: store.shapes.get(n)!, data: store.get(n) }]));
-}
-
-/**
- * The objective's options from a run's settings, with the model family of --arch: an objective that means two
- * things for two families (prefix-lm: a prefix -> rest pair for an encoder-decoder, one sequence with a
- * bidirectional prefix for a decoder) reads it, so one --objective name serves both.
- */
-export function objectiveOptions(cfg: TrainConfig): ObjectiveOptions {
-  const { name: _name, ...opts } = cfg.objective;
-  return { ...opts, seqLen: cfg.seqLen, batchSize: cfg.batchSize, seed: cfg.seed, family: getModel(cfg.arch).family };
-}
-
-/** The pretraining loss graph: the objective's inputs fed to the model's heads. */
-export function pretrainingGraph(g: Graph, model: PretrainingModel, objective: Objective, opts: ObjectiveOptions, ctx: Ctx): { loss: Tensor; stats: Record<string, Tensor> } {
-  const inputs = Object.fromEntries(objective.inputs(opts).map((s) => [s.name, g.input(s.name, s.dtype, s.shape)]));
-  return model.pretrainingLoss(ctx, inputs, objectiveHeads(objective, opts.family));
 }
 
 export interface PretrainOptions {
@@ -284,24 +229,17 @@ async function pretrainLocked(cfg: TrainConfig, o: PretrainOptions, log: (s: str
   if (docs.evalOnTrain)
     log(`warning: ${cfg.corpus} has ${docs.train.documentCount} documents, too few to hold out every 10th; evaluation uses the training documents, so eval loss measures memorisation, not generalisation`);
 
-  const hf = resumedHf ?? newModelConfig(cfg, tok);
-  const heads = objectiveHeads(objective, entry.family);
-  const model = entry.build(hf, { dropout: cfg.model.dropout, heads });
-  const store = freshStore(model, cfg.seed);
+  const run = pretrainingRun(cfg, tok, docs, resumedHf);
+  const { hf, model, store, architectures } = run;
   log(`model ${cfg.arch} (${objective.name}): ${(store.count() / 1e6).toFixed(2)} M parameters`);
-
-  const opts = objectiveOptions(cfg);
-  const train = objective.stream(docs.train, tok, opts);
-  const evalBatches = objective.evalBatches(docs.eval, tok, opts, cfg.evalBatches);
-  if (!evalBatches.length) log(`warning: the held-out documents do not fill one batch of ${cfg.batchSize}x${cfg.seqLen} tokens; evaluation is skipped`);
+  if (!run.evalBatches.length) log(`warning: the held-out documents do not fill one batch of ${cfg.batchSize}x${cfg.seqLen} tokens; evaluation is skipped`);
 
   const tokDir = path.join(cfg.out, 'tokenizer');
-  const architectures = [entry.architecture(heads)];
   const trainer = new Trainer(o.backend, store, {
-    trainLoss: (g) => pretrainingGraph(g, model, objective, opts, new Ctx(g, true, cfg.model.dropout)).loss,
-    evalOutputs: (g) => pretrainingGraph(g, model, objective, opts, new Ctx(g, false)),
-    train,
-    evalBatches: () => evalBatches,
+    trainLoss: run.trainLoss,
+    evalOutputs: run.evalOutputs,
+    train: run.train,
+    evalBatches: () => run.evalBatches,
     tokensPerMicroBatch: cfg.batchSize * cfg.seqLen,
     save: async (dir, resume, final) => {
       // The final checkpoint also carries the inference graphs transformers.js loads (onnx/...), and the finished

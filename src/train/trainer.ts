@@ -18,7 +18,8 @@ import type { F32Tensor } from '../io/safetensors.js';
 import { LogWriter, readLog, type LogRecord } from './log.js';
 import { lossCurveSvg, lossPointsFromRecords, metricCurvesSvg } from './plot.js';
 import { ProgressBar } from './progress.js';
-import { learningRate, validateSchedule, type Decay } from './schedule.js';
+import { validateSchedule, type Decay } from './schedule.js';
+import { optimizerSteps } from './steps.js';
 
 /** Where training batches come from; its state goes into checkpoints so a resume continues the same stream. */
 export type BatchSource = BatchStream;
@@ -292,10 +293,9 @@ export class Trainer {
     let stoppedBy: TrainResult['stoppedBy'] = 'done';
     let ranThisRun = 0;
     try {
-      while (this.store.step < o.maxSteps) {
-        const lr = learningRate(this.store.step, { lr: o.lr, warmupSteps: o.warmup, maxSteps: o.maxSteps, decay: o.decay, minLrRatio: o.minLrRatio });
-        const micro = Array.from({ length: o.gradAccum }, () => this.task.train.next());
-        const r = await step.run(micro, lr);
+      const steps = optimizerSteps(step, this.store, this.task.train, { lr: o.lr, warmupSteps: o.warmup, maxSteps: o.maxSteps, decay: o.decay, minLrRatio: o.minLrRatio, gradAccum: o.gradAccum });
+      for await (const r of steps) {
+        const lr = r.lr;
         if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
           const last = await latestCheckpoint(o.outDir);
           const msg = `non-finite loss (${r.loss}) or gradient norm (${r.gradNorm}) at step ${this.store.step}; stopping. ` +
