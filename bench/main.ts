@@ -6,7 +6,9 @@ import { runDataBench } from './data.js';
 import { bertDefaults, runBertBench } from './bert.js';
 import { runT5Bench, t5Defaults } from './t5.js';
 import { runGenerateBench } from './generate.js';
+import { runCheckpointingBench, runCheckpointingOne } from './checkpointing.js';
 import { writeResult } from './common.js';
+import { PROFILE_ARCHS, runProfileBench, type ProfileArch } from './profile.js';
 
 const program = new Command('bench').description('pretrain benchmarks; results are written to bench/results/<name>.json');
 
@@ -55,6 +57,39 @@ program
   .action(async (o: Record<string, string | boolean>) => {
     const n = (k: string) => Number(o[k]);
     await runT5Bench({ ...t5Defaults, steps: n('steps'), warmup: n('warmup'), batch: n('batch'), seq: n('seq'), decSeq: n('decSeq'), torch: o.torch !== false });
+  });
+
+program
+  .command('profile')
+  .description(`ORT's per-node profile of warm training steps of ARCH's benchmark model (${PROFILE_ARCHS.join(', ')}), by model part and op type`)
+  .argument('<arch>', PROFILE_ARCHS.join(' | '))
+  .option('--steps <n>', 'profiled steps', '3')
+  .option('--warmup <n>', 'unprofiled-in-the-table warm-up steps', '2')
+  .action(async (arch: string, o: { steps: string; warmup: string }) => {
+    if (!(PROFILE_ARCHS as readonly string[]).includes(arch)) throw new Error(`bench profile: ARCH must be one of ${PROFILE_ARCHS.join(', ')}, got "${arch}"`);
+    await runProfileBench(arch as ProfileArch, { steps: Number(o.steps), warmup: Number(o.warmup) });
+  });
+
+program
+  .command('checkpointing')
+  .description('peak RSS and step time of the engine GPT-2 with and without --gradient-checkpointing at several sequence lengths')
+  .option('--seqs <list>', 'sequence lengths, comma-separated', '128,512,1024')
+  .option('--batch <n>', 'batch size', '8')
+  .option('--steps <n>', 'timed steps', '2')
+  .option('--warmup <n>', 'untimed warm-up steps', '1')
+  .action(async (o: { seqs: string; batch: string; steps: string; warmup: string }) => {
+    await runCheckpointingBench({ seqs: o.seqs.split(',').map(Number), batch: Number(o.batch), steps: Number(o.steps), warmup: Number(o.warmup) });
+  });
+
+program
+  .command('checkpointing-one', { hidden: true })
+  .option('--seq <n>', 'sequence length', '128')
+  .option('--batch <n>', 'batch size', '8')
+  .option('--steps <n>', 'timed steps', '2')
+  .option('--warmup <n>', 'untimed warm-up steps', '1')
+  .option('--gradient-checkpointing', 'recompute blocks in the backward', false)
+  .action(async (o: { seq: string; batch: string; steps: string; warmup: string; gradientCheckpointing: boolean }) => {
+    await runCheckpointingOne({ seq: Number(o.seq), batch: Number(o.batch), steps: Number(o.steps), warmup: Number(o.warmup), checkpointing: o.gradientCheckpointing });
   });
 
 program

@@ -96,6 +96,7 @@ const FIELDS: Record<TrainConfigKey, FieldSpec> = {
   keepLast: field('integer', posInt, 2, 'keep only the newest N checkpoints'),
   seed: field('integer', nonNegInt, 1337, 'random seed (initialisation, data order, dropout)'),
   dropout: field('number', z.number().min(0).lt(1), 0.1, 'dropout probability (0 = off)'),
+  gradientCheckpointing: field('boolean', z.boolean(), false, 'recompute each block\'s forward in the backward: activation memory of block boundaries only, for about one more forward pass per step (HF gradient_checkpointing)'),
   resume: field('boolean-or-path', z.union([z.boolean(), z.string().min(1)], { error: 'expected true, false or a checkpoint folder' }), false, 'resume: true = latest checkpoint in out, or a checkpoint folder; only max-steps, the schedule, optimizer, evaluation and saving settings may change'),
   overwrite: field('boolean', z.boolean(), false, 'start a new run in an out folder that already holds one, deleting its log, checkpoints and model first (otherwise an error)'),
 };

@@ -65,6 +65,7 @@ export const nodeBackend: Backend = {
       enableCpuMemArena: true,
       enableProfiling: opts.profile ?? false,
       profileFilePrefix: opts.profile ? `${os.tmpdir()}/pretrain-ort-profile` : undefined,
+      ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
     });
     return new NodeSession(s);
   },

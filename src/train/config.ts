@@ -43,6 +43,8 @@ export interface TrainConfig {
   saveEvery: number;
   keepLast: number;
   seed: number;
+  /** Recompute each block's forward in the backward (Hugging Face's gradient_checkpointing); same results, less memory. */
+  gradientCheckpointing?: boolean;
   resume: boolean | string;
   /** A new run in a folder that holds one (log.jsonl, train_config.json, checkpoints) deletes it first; otherwise that is an error. */
   overwrite?: boolean;

@@ -162,7 +162,7 @@ export async function resumeCheckpoint(cfg: TrainConfig): Promise<string> {
 /**
  * Settings a resumed run cannot change: they fix the model's shapes, the tokenizer or the data stream whose
  * position the checkpoint holds. Everything else (max-steps, the learning-rate schedule, the optimizer's settings,
- * grad-accum, grad-clip, dropout, evaluation, saving, keep-last) may change on resume.
+ * grad-accum, grad-clip, dropout, gradient checkpointing, evaluation, saving, keep-last) may change on resume.
  */
 export const FIXED_ON_RESUME = [
   'arch', 'layers', 'hidden', 'heads', 'kvHeads', 'intermediate', 'vocabSize', 'tokenizer', 'corpus', 'seqLen', 'batchSize', 'objective',
@@ -298,7 +298,7 @@ async function pretrainLocked(cfg: TrainConfig, o: PretrainOptions, log: (s: str
   const tokDir = path.join(cfg.out, 'tokenizer');
   const architectures = [entry.architecture(heads)];
   const trainer = new Trainer(o.backend, store, {
-    trainLoss: (g) => pretrainingGraph(g, model, objective, opts, new Ctx(g, true, cfg.model.dropout)).loss,
+    trainLoss: (g) => pretrainingGraph(g, model, objective, opts, new Ctx(g, true, cfg.model.dropout, 'float32', cfg.gradientCheckpointing ?? false)).loss,
     evalOutputs: (g) => pretrainingGraph(g, model, objective, opts, new Ctx(g, false)),
     train,
     evalBatches: () => evalBatches,
