@@ -158,10 +158,15 @@ export function foldProfile(
 export function scopesFromModel(bytes: Uint8Array): Map<string, NodeScope> {
   const model = ModelProto.toObject(ModelProto.decode(bytes)) as { graph?: { node?: { name?: string; input?: string[]; output?: string[] }[] } };
   const map = new Map<string, NodeScope>();
+  const ofTensor = new Map<string, NodeScope>();
   for (const n of model.graph?.node ?? []) {
-    // Nodes ORT inlines from a function (SoftmaxCrossEntropyLoss) have fresh output names: their inputs say where.
-    const s = (n.output ?? []).map(parseScope).find((x) => x !== undefined) ?? (n.input ?? []).map(parseScope).find((x) => x !== undefined);
-    if (n.name && s) map.set(n.name, s);
+    // Nodes ORT inlines from a function (SoftmaxCrossEntropyLoss) have fresh output names: the scope of what they
+    // read says where they belong (nodes are in topological order, so it is known by then).
+    const scoped = (names: string[] | undefined) => (names ?? []).map((t) => parseScope(t) ?? ofTensor.get(t)).find((x) => x !== undefined);
+    const s = scoped(n.output) ?? scoped(n.input);
+    if (!s) continue;
+    if (n.name) map.set(n.name, s);
+    for (const t of n.output ?? []) ofTensor.set(t, s);
   }
   return map;
 }

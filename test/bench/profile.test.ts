@@ -60,11 +60,12 @@ test('node scopes of an optimised model come from output names, or input names f
   const g = new F.Graph('t');
   const x = g.input('x', 'float32', [2, 3]);
   const y = g.scope('mlp', 'h.0.mlp', () => F.tanh(F.mul(x, 2)));
-  g.output('y', F.softmax(g.scope('norm', 'ln', () => F.mul(y, 3))));
+  g.output('y', F.exp(F.softmax(g.scope('norm', 'ln', () => F.mul(y, 3)))));
   const scopes = scopesFromModel(F.toOnnx(g).bytes);
   const entries = [...scopes.entries()];
   assert.ok(entries.filter(([n]) => n.startsWith('mlp/')).length >= 2);
   for (const [name, s] of entries) if (parseScope(name)) assert.equal(s.part, parseScope(name)!.part, name);
-  // Softmax has no scope and writes the graph output `y`: its input says it follows the norm.
+  // Softmax and Exp have no scope: what they read says they follow the norm, two nodes on.
   assert.equal(entries.find(([n]) => n.startsWith('Softmax_'))?.[1].part, 'norm');
+  assert.equal(entries.find(([n]) => n.startsWith('Exp_'))?.[1].part, 'norm');
 });
