@@ -114,10 +114,14 @@ export function foldProfile(
   let kernelUs = 0;
   let mmFlop = 0;
   let mmUs = 0;
-  for (const e of kernels) {
+  let previous: NodeScope | undefined;
+  for (const e of [...kernels].sort((x, y) => x.ts - y.ts)) {
     const node = e.name.slice(0, -'_kernel_time'.length);
     const op = e.args?.op_name ?? node.replace(/^.*\//, '').replace(/_\d+$/, '');
-    const scope = parseScope(node) ?? o.scopeOf?.(node);
+    // Last resort (nodes ORT names afresh and saves without a name, such as those it inlines from
+    // SoftmaxCrossEntropyLoss): the part of the kernel that ran just before, which produced their input.
+    const scope = parseScope(node) ?? o.scopeOf?.(node) ?? previous;
+    previous = scope;
     const part = scope?.part ?? 'other';
     let flop: number | undefined;
     if (MATMUL_OPS.has(op)) {
