@@ -157,7 +157,10 @@ class T5Attention extends Module {
 
   /** Keys and values [B, heads, Tk, dKv] of `src`: what cross-attention caches once per encoder output. */
   keyValue(ctx: Ctx, src: Tensor): KV {
-    return { key: splitHeads(this.k.forward(ctx, src), this.c.numHeads), value: splitHeads(this.v.forward(ctx, src), this.c.numHeads) };
+    return ctx.g.scope('attention', this.prefix, () => ({
+      key: splitHeads(this.k.forward(ctx, src), this.c.numHeads),
+      value: splitHeads(this.v.forward(ctx, src), this.c.numHeads),
+    }));
   }
 
   /**
