@@ -31,11 +31,11 @@ function torchRun(o: TrainOneOptions, threads: number): { result?: TorchResult; 
 function plot(points: ScalingPoint[], axis: 'hidden' | 'seq', file: string): void {
   const series = (name: string, y: (p: ScalingPoint) => number | undefined) => {
     const pts = points.filter((p) => p.axis === axis && y(p) !== undefined).map((p) => ({ step: p[axis], loss: y(p)! }));
-    return { name, train: pts, eval: pts };
+    return { name, train: pts };
   };
   const runs = [series('ours', (p) => p.ours.tokens_per_s), series('PyTorch', (p) => p.torch?.tokens_per_s)].filter((r) => r.train.length);
   const what = axis === 'hidden' ? 'hidden size (seq 128)' : 'sequence length (hidden 256, 4096 tokens per step)';
-  writeFileSync(file, lossCurvesSvg(runs, { title: `GPT-2 (4 layers) training tokens/s against ${what}`, xLabel: what, yLabel: 'tokens/s', smoothing: 0 }));
+  writeFileSync(file, lossCurvesSvg(runs, { title: `GPT-2 (4 layers) training tokens/s against ${what}`, xLabel: what, yLabel: 'tokens/s', smoothing: 0, trainLabel: '' }));
 }
 
 export async function runScalingBench(o: { hiddens: number[]; seqs: number[]; steps: number; warmup: number; torch: boolean }): Promise<void> {
