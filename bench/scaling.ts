@@ -79,8 +79,8 @@ export async function runThreadsBench(o: { steps: number; warmup: number; torch:
   };
   console.log('threads: engine GPT-2 (4x256, batch 32x128); each run in its own process');
   for (const threads of [1, 2]) {
-    record(`ours, ${threads} thread(s), quiet`, trainInChild(opts, { PRETRAIN_INTRA_OP_THREADS: String(threads) }).tokens_per_s, { threads, load: false });
-    if (o.torch) record(`torch, ${threads} thread(s), quiet`, torchRun(opts, threads).result?.tokens_per_s, { threads, load: false, torch: true });
+    record(`ours, ${threads} thread(s), no added load`, trainInChild(opts, { PRETRAIN_INTRA_OP_THREADS: String(threads) }).tokens_per_s, { threads, load: false });
+    if (o.torch) record(`torch, ${threads} thread(s), no added load`, torchRun(opts, threads).result?.tokens_per_s, { threads, load: false, torch: true });
   }
   for (const spinning of ['1', '0'])
     for (const threads of [1, 2]) {
