@@ -75,7 +75,9 @@ export const nodeBackend: Backend = {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       enableCpuMemArena: process.env.PRETRAIN_ORT_ARENA !== '0',
-      enableMemPattern: process.env.PRETRAIN_ORT_MEMPATTERN !== '0',
+      // ORT's memory pattern allocates later runs' tensors as one planned block while the arena keeps the first
+      // run's chunks: about twice the peak memory (docs/engine.md, Memory). Off unless PRETRAIN_ORT_MEMPATTERN=1.
+      enableMemPattern: process.env.PRETRAIN_ORT_MEMPATTERN === '1',
       enableProfiling: opts.profile ?? false,
       profileFilePrefix: opts.profile ? `${os.tmpdir()}/pretrain-ort-profile` : undefined,
       ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
