@@ -8,6 +8,7 @@ import { getModel } from '../src/models/registry.js';
 import { Ctx, initParameters } from '../src/nn/index.js';
 import { availableCores } from '../src/runtime/node.js';
 import type { Batch } from '../src/runtime/step.js';
+import type { BenchStep } from './engine.js';
 import { ParameterStore } from '../src/runtime/store.js';
 import { countParams, ortMatmulPeakGflops, printTrainSummary, runTorchBaseline, timeTrainStep, torchRatios, trainFigures, writeResult } from './common.js';
 
@@ -64,7 +65,8 @@ export function mlmBatches(o: { batch: number; seq: number; vocab: number }, cou
   return { batches, labelled: o.batch * nMask };
 }
 
-export async function runBertBench(o: BertBenchOptions): Promise<Record<string, unknown>> {
+/** The BERT benchmark's model (MLM head), the baseline's AdamW and MLM batches. */
+export function bertStep(o: Omit<BertBenchOptions, 'steps' | 'warmup' | 'torch'>): BenchStep & { labelled: number } {
   const config = bertConfig({
     vocabSize: o.vocab, hiddenSize: o.hidden, numHiddenLayers: o.layers, numAttentionHeads: o.heads, intermediateSize: o.ffn,
     maxPositionEmbeddings: Math.max(512, o.seq), hiddenDropout: 0, attentionDropout: 0,
@@ -81,7 +83,11 @@ export async function runBertBench(o: BertBenchOptions): Promise<Record<string, 
   // The baseline's optimizer: AdamW (0.9, 0.999, 1e-8), weight decay 0.01, no gradient clipping.
   const opt = { optimizer: { kind: 'adamw' as const, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } };
   const { batches, labelled } = mlmBatches(o, 4);
+  return { build, store, opt, batches, specs, labelled };
+}
 
+export async function runBertBench(o: BertBenchOptions): Promise<Record<string, unknown>> {
+  const { build, store, opt, batches, specs, labelled } = bertStep(o);
   const timing = await timeTrainStep(build, store, opt, batches, o);
 
   // The baseline's formula: N excludes the word, position and token-type tables (the MLM bias is in N).

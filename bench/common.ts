@@ -82,16 +82,21 @@ export async function ortMatmulPeakGflops(n = 2048, reps = 5): Promise<number> {
   return (2 * n ** 3) / (best / 1000) / 1e9;
 }
 
-/** ORT kernel time (ms) of each model run, in order, from the newest profile file with our prefix. */
-export function kernelMsPerRun(sinceMs: number): number[] {
+/** The newest ORT profile file with our prefix written since `sinceMs`. */
+export function newestProfile(sinceMs: number): string | undefined {
   const dir = os.tmpdir();
-  const files = readdirSync(dir)
+  return readdirSync(dir)
     .filter((f) => f.startsWith('pretrain-ort-profile') && f.endsWith('.json'))
     .map((f) => path.join(dir, f))
     .filter((f) => statSync(f).mtimeMs >= sinceMs)
-    .sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs);
-  if (!files.length) return [];
-  const events = JSON.parse(readFileSync(files[0], 'utf8')) as { cat: string; name: string; ts: number; dur: number }[];
+    .sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs)[0];
+}
+
+/** ORT kernel time (ms) of each model run, in order, from the newest profile file with our prefix. */
+export function kernelMsPerRun(sinceMs: number): number[] {
+  const file = newestProfile(sinceMs);
+  if (!file) return [];
+  const events = JSON.parse(readFileSync(file, 'utf8')) as { cat: string; name: string; ts: number; dur: number }[];
   const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run');
   const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
   return runs.map((r) => kernels.filter((k) => k.ts >= r.ts && k.ts <= r.ts + r.dur).reduce((sum, k) => sum + k.dur, 0) / 1000);

@@ -6,8 +6,15 @@ import { runDataBench } from './data.js';
 import { bertDefaults, runBertBench } from './bert.js';
 import { runT5Bench, t5Defaults } from './t5.js';
 import { runGenerateBench } from './generate.js';
+import { runCheckpointingBench, runTrainOne } from './checkpointing.js';
 import { writeResult } from './common.js';
 import { browserDefaults, runBrowserBench } from './browser.js';
+import { runScalingBench, runThreadsBench } from './scaling.js';
+import { PROFILE_ARCHS, runProfileBench, type ProfileArch } from './profile.js';
+
+/** The --steps and --warmup options of a benchmark that times training steps. */
+const timed = (cmd: Command, steps: string, warmup: string): Command =>
+  cmd.option('--steps <n>', 'timed steps', steps).option('--warmup <n>', 'untimed warm-up steps', warmup);
 
 const program = new Command('bench').description('pretrain benchmarks; results are written to bench/results/<name>.json');
 
@@ -56,6 +63,50 @@ program
   .action(async (o: Record<string, string | boolean>) => {
     const n = (k: string) => Number(o[k]);
     await runT5Bench({ ...t5Defaults, steps: n('steps'), warmup: n('warmup'), batch: n('batch'), seq: n('seq'), decSeq: n('decSeq'), torch: o.torch !== false });
+  });
+
+timed(program.command('profile'), '3', '2')
+  .description(`ORT's per-node profile of warm training steps of ARCH's benchmark model (${PROFILE_ARCHS.join(', ')}), by model part and op type`)
+  .argument('<arch>', PROFILE_ARCHS.join(' | '))
+  .action(async (arch: string, o: { steps: string; warmup: string }) => {
+    if (!(PROFILE_ARCHS as readonly string[]).includes(arch)) throw new Error(`bench profile: ARCH must be one of ${PROFILE_ARCHS.join(', ')}, got "${arch}"`);
+    await runProfileBench(arch as ProfileArch, { steps: Number(o.steps), warmup: Number(o.warmup) });
+  });
+
+timed(program.command('checkpointing'), '2', '1')
+  .description('peak RSS and step time of the engine GPT-2 with and without --gradient-checkpointing at several sequence lengths')
+  .option('--seqs <list>', 'sequence lengths, comma-separated', '128,512,1024')
+  .option('--batch <n>', 'batch size', '8')
+  .action(async (o: { seqs: string; batch: string; steps: string; warmup: string }) => {
+    await runCheckpointingBench({ seqs: o.seqs.split(',').map(Number), batch: Number(o.batch), steps: Number(o.steps), warmup: Number(o.warmup) });
+  });
+
+timed(program.command('train-one', { hidden: true }), '2', '1')
+  .option('--seq <n>', 'sequence length', '128')
+  .option('--batch <n>', 'batch size', '8')
+  .option('--hidden <n>', 'hidden size', String(engineDefaults.hidden))
+  .option('--heads <n>', 'attention heads', String(engineDefaults.heads))
+  .option('--gradient-checkpointing', 'recompute blocks in the backward', false)
+  .action(async (o: Record<string, string | boolean>) => {
+    const n = (k: string) => Number(o[k]);
+    await runTrainOne({ seq: n('seq'), batch: n('batch'), hidden: n('hidden'), heads: n('heads'), steps: n('steps'), warmup: n('warmup'), checkpointing: o.gradientCheckpointing === true });
+  });
+
+timed(program.command('scaling'), '4', '1')
+  .description('tokens/s and peak RSS of the engine GPT-2 as hidden grows (seq 128) and as seq grows (hidden 256), ours and PyTorch\'s; JSON and SVG plots')
+  .option('--hiddens <list>', 'hidden sizes, comma-separated', '128,256,512,768')
+  .option('--seqs <list>', 'sequence lengths, comma-separated (4096 tokens per step)', '128,256,512,1024')
+  .option('--no-torch', 'skip the PyTorch baseline')
+  .action(async (o: { hiddens: string; seqs: string; steps: string; warmup: string; torch: boolean }) => {
+    const list = (s: string) => s.split(',').map(Number);
+    await runScalingBench({ hiddens: list(o.hiddens), seqs: list(o.seqs), steps: Number(o.steps), warmup: Number(o.warmup), torch: o.torch !== false });
+  });
+
+timed(program.command('threads'), '6', '2')
+  .description('1 against 2 intra-op threads (ours and PyTorch), and ours beside a busy process with ORT spinning on and off')
+  .option('--no-torch', 'skip the PyTorch baseline')
+  .action(async (o: { steps: string; warmup: string; torch: boolean }) => {
+    await runThreadsBench({ steps: Number(o.steps), warmup: Number(o.warmup), torch: o.torch !== false });
   });
 
 program

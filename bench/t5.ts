@@ -11,6 +11,7 @@ import { getModel } from '../src/models/registry.js';
 import { Ctx, initParameters } from '../src/nn/index.js';
 import { availableCores } from '../src/runtime/node.js';
 import type { Batch } from '../src/runtime/step.js';
+import type { BenchStep } from './engine.js';
 import { ParameterStore } from '../src/runtime/store.js';
 import { countParams, ortMatmulPeakGflops, printTrainSummary, runTorchBaseline, timeTrainStep, torchRatios, trainFigures, writeResult } from './common.js';
 
@@ -76,7 +77,8 @@ export function spanBatches(o: { batch: number; seq: number; decSeq: number; voc
   });
 }
 
-export async function runT5Bench(o: T5BenchOptions): Promise<Record<string, unknown>> {
+/** The T5 benchmark's model, the baseline's AdamW and span-corruption batches. */
+export function t5Step(o: Omit<T5BenchOptions, 'steps' | 'warmup' | 'torch'>): BenchStep {
   const config = t5Config({
     vocabSize: o.vocab, dModel: o.hidden, numLayers: o.layers, numDecoderLayers: o.layers, numHeads: o.heads, dFf: o.ffn, dropoutRate: 0,
     feedForwardProj: 'relu', tieWordEmbeddings: true,
@@ -96,7 +98,11 @@ export async function runT5Bench(o: T5BenchOptions): Promise<Record<string, unkn
   // The baseline's optimizer: AdamW (0.9, 0.999, 1e-8), weight decay 0.01, no gradient clipping.
   const opt = { optimizer: { kind: 'adamw' as const, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } };
   const batches = spanBatches(o, 4);
+  return { build, store, opt, batches, specs };
+}
 
+export async function runT5Bench(o: T5BenchOptions): Promise<Record<string, unknown>> {
+  const { build, store, opt, batches, specs } = t5Step(o);
   const timing = await timeTrainStep(build, store, opt, batches, o);
 
   // The baseline's formula: N per stack excludes the shared embedding and the relative-attention-bias table.

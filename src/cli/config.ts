@@ -96,6 +96,7 @@ const FIELDS: Record<TrainConfigKey, FieldSpec> = {
   keepLast: field('integer', posInt, D.keepLast, 'keep only the newest N checkpoints'),
   seed: field('integer', nonNegInt, D.seed, 'random seed (initialisation, data order, dropout)'),
   dropout: field('number', z.number().min(0).lt(1), D.dropout, 'dropout probability (0 = off)'),
+  gradientCheckpointing: field('boolean', z.boolean(), D.gradientCheckpointing, 'recompute each block\'s forward in the backward: activation memory of block boundaries only, for about one more forward pass per step (HF gradient_checkpointing)'),
   resume: field('boolean-or-path', z.union([z.boolean(), z.string().min(1)], { error: 'expected true, false or a checkpoint folder' }), D.resume, 'resume: true = latest checkpoint in out, or a checkpoint folder; only max-steps, the schedule, optimizer, evaluation and saving settings may change'),
   overwrite: field('boolean', z.boolean(), D.overwrite, 'start a new run in an out folder that already holds one, deleting its log, checkpoints and model first (otherwise an error)'),
 };

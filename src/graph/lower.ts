@@ -5,7 +5,7 @@
 import { AttributeType, ModelProto } from './onnx-proto.js';
 import { onnxDataType, scalarArray, type AnyTypedArray, type DType } from './dtype.js';
 import { dimSymbols, type Dim } from './shape.js';
-import type { Graph, Node, Tensor } from './tensor.js';
+import { scopeLabel, type Graph, type Node, type Tensor } from './tensor.js';
 
 export const OPSET = 21;
 export const IR_VERSION = 10;
@@ -60,6 +60,8 @@ export class Lowering {
   private readonly symbolSources = new Map<string, { input: string; axis: number }>();
   private readonly dimCache = new Map<string, string>();
   private counter = 0;
+  /** The scope label of the node being lowered: the prefix of the ONNX names it gets. */
+  scope = '';
 
   constructor(inputs: readonly Tensor[]) {
     for (const t of inputs)
@@ -82,21 +84,23 @@ export class Lowering {
   name(t: Tensor): string {
     let n = this.names.get(t.id);
     if (n === undefined) {
-      n = t.name ?? `t${t.id}`;
+      // First named by its producer's lowering, so an op output carries the producer's scope.
+      n = t.name ?? `${this.scope && `${this.scope}/`}t${t.id}`;
       this.names.set(t.id, n);
     }
     return n;
   }
 
-  tmp(prefix = 'tmp'): string {
-    return `_${prefix}${this.counter++}`;
+  /** A fresh name; op outputs carry the scope label, so fused nodes in ORT's profile still say where they came from. */
+  tmp(prefix = 'tmp', scoped = true): string {
+    return `${scoped && this.scope ? `${this.scope}/` : ''}_${prefix}${this.counter++}`;
   }
 
   add(opType: string, inputs: string[], outputs: string[], attrs: Record<string, OnnxAttr> = {}, domain = ''): void {
     this.nodes.push({
       op_type: opType,
       domain,
-      name: `${opType}_${this.nodes.length}`,
+      name: `${this.scope && `${this.scope}/`}${opType}_${this.nodes.length}`,
       input: inputs,
       output: outputs,
       attribute: Object.entries(attrs).map(([k, v]) => encodeAttr(k, v)),
@@ -118,7 +122,7 @@ export class Lowering {
     const key = `i64:${scalar}:${values.join(',')}`;
     let n = this.constCache.get(key);
     if (!n) {
-      n = this.tmp('c');
+      n = this.tmp('c', false);
       this.initializer(n, 'int64', scalar ? [] : [values.length], BigInt64Array.from(values.map(BigInt)));
       this.constCache.set(key, n);
     }
@@ -129,7 +133,7 @@ export class Lowering {
     const key = `${dtype}:${value}`;
     let n = this.constCache.get(key);
     if (!n) {
-      n = this.tmp('c');
+      n = this.tmp('c', false);
       this.initializer(n, dtype, [], scalarArray(value, dtype));
       this.constCache.set(key, n);
     }
@@ -222,7 +226,12 @@ export function toOnnx(graph: Graph, opts: { metadata?: Record<string, string>; 
       claimed.add(t.id);
     }
   for (const c of graph.constants) if (usedLeaves.has(c)) l.initializer(l.name(c), c.dtype, c.shape as number[], c.value!);
-  for (const n of graph.nodes) if (live.has(n)) n.op.lower(l, n);
+  for (const n of graph.nodes)
+    if (live.has(n)) {
+      l.scope = n.scope ? scopeLabel(n.scope) : '';
+      n.op.lower(l, n);
+    }
+  l.scope = '';
   for (const [name, t] of outputs) if (l.name(t) !== name) l.add('Identity', [l.name(t)], [name]);
 
   const inputsUsed = [...leafInputs, ...symbolic];

@@ -23,6 +23,22 @@ export interface OpDef<A extends Attrs = Attrs> {
   grad?(node: Node<A>, dOutputs: readonly (Tensor | undefined)[]): (Tensor | undefined)[];
 }
 
+/**
+ * Which module built a node: `part` is the model part (embedding, attention, mlp, norm, lm_head, optimizer) of the
+ * innermost scope that names one, `path` the module's parameter prefix, `backward` true for gradient nodes. ONNX
+ * node names carry it (see `scopeLabel`), so ORT's per-node profile can be folded by part.
+ */
+export interface Scope {
+  part: string;
+  path: string;
+  backward: boolean;
+}
+
+/** `part/fwd|bwd/path`: the prefix of the ONNX node and tensor names a scope's nodes get. */
+export function scopeLabel(s: Scope): string {
+  return `${s.part}/${s.backward ? 'bwd' : 'fwd'}/${s.path}`;
+}
+
 export class Node<A extends Attrs = Attrs> {
   readonly outputs: Tensor[] = [];
   constructor(
@@ -30,6 +46,9 @@ export class Node<A extends Attrs = Attrs> {
     readonly op: OpDef<A>,
     readonly inputs: readonly Tensor[],
     readonly attrs: A,
+    readonly scope?: Scope,
+    /** The checkpoint segment this node belongs to: its forward is recomputed in the backward (see `Graph.segment`). */
+    readonly segment?: number,
   ) {}
 }
 
@@ -69,8 +88,52 @@ export class Graph {
   readonly outputs = new Map<string, Tensor>();
   readonly constants: Tensor[] = [];
   private nextId = 0;
+  private currentScope?: Scope;
+  private currentSegment?: number;
+  private segments = 0;
 
   constructor(readonly name = 'graph') {}
+
+  /**
+   * Runs `build` with its nodes tagged as built by module `path`; `part` names the model part, or undefined to keep
+   * the enclosing scope's part (a Linear inside attention is attention).
+   */
+  scope<T>(part: string | undefined, path: string, build: () => T): T {
+    const outer = this.currentScope;
+    this.currentScope = { part: part ?? outer?.part ?? 'other', path, backward: outer?.backward ?? false };
+    try {
+      return build();
+    } finally {
+      this.currentScope = outer;
+    }
+  }
+
+  /** Runs `build` (a gradient rule) with its nodes tagged as the backward of `s`. */
+  inScope<T>(s: Scope | undefined, build: () => T): T {
+    const outer = this.currentScope;
+    this.currentScope = s;
+    try {
+      return build();
+    } finally {
+      this.currentScope = outer;
+    }
+  }
+
+  /**
+   * Gradient checkpointing: the nodes `build` adds form one segment, whose internal activations the backward does
+   * not read; autodiff recomputes the segment's forward from its inputs when the gradient reaches it, so only the
+   * tensors crossing the segment's boundary stay alive between forward and backward. Segments do not nest (an
+   * inner call joins the outer segment).
+   */
+  segment<T>(build: () => T): T {
+    if (this.currentSegment !== undefined) return build();
+    this.currentSegment = this.segments++;
+    try {
+      return build();
+    } finally {
+      this.currentSegment = undefined;
+    }
+  }
 
   input(name: string, dtype: DType, shape: Dim[]): Tensor {
     if (this.inputs.some((t) => t.name === name)) throw new Error(`graph input "${name}" declared twice`);
@@ -117,7 +180,7 @@ export class Graph {
     for (const x of inputs)
       if (x.graph !== this) throw new Error(`${op.type}: an input belongs to another graph`);
     const specs = op.infer(inputs, attrs);
-    const node = new Node<A>(this.nodes.length, op, inputs, attrs);
+    const node = new Node<A>(this.nodes.length, op, inputs, attrs, this.currentScope, this.currentSegment);
     const differentiable = op.grad !== undefined && inputs.some((x) => x.requiresGrad);
     specs.forEach((s, i) => {
       const t = new Tensor(this, this.nextId++, s.dtype, s.shape, node as unknown as Node, i, 'op');

@@ -168,7 +168,7 @@ export class BertModel extends Module {
     const positions = inp.positionIds ?? this.defaultPositionIds(inp.inputIds);
     let x = this.embeddings.forward(ctx, inp.inputIds, positions, inp.tokenTypeIds);
     const mask = inp.attentionMask ? paddingMask(inp.attentionMask) : undefined;
-    for (const layer of this.layer) x = layer.forward(ctx, x, mask);
+    for (const layer of this.layer) x = ctx.block(layer.prefix, () => layer.forward(ctx, x, mask));
     return { hidden: x, pooled: this.pooler?.forward(ctx, x) };
   }
 }

@@ -115,7 +115,7 @@ export class Gpt2Model extends Module {
     if (inp.attentionMask) mask = F.and(mask, paddingMask(inp.attentionMask));
     const presents: { key: Tensor; value: Tensor }[] = [];
     this.h.forEach((block, i) => {
-      const r = block.forward(ctx, x, mask, inp.past?.[i], total);
+      const r = ctx.block(block.prefix, () => block.forward(ctx, x, mask, inp.past?.[i], total));
       x = r.x;
       presents.push({ key: r.key, value: r.value });
     });

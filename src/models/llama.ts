@@ -137,7 +137,7 @@ export class LlamaModel extends Module {
     if (inp.attentionMask) mask = F.and(mask, paddingMask(inp.attentionMask));
     const presents: { key: Tensor; value: Tensor }[] = [];
     this.layers.forEach((layer, i) => {
-      const r = layer.forward(ctx, x, mask, rope, inp.past?.[i], total);
+      const r = ctx.block(layer.prefix, () => layer.forward(ctx, x, mask, rope, inp.past?.[i], total));
       x = r.x;
       presents.push({ key: r.key, value: r.value });
     });
@@ -168,7 +168,8 @@ export class LlamaForCausalLM extends Module {
   }
 
   logits(ctx: Ctx, hidden: Tensor): Tensor {
-    return this.lm_head ? this.lm_head.forward(ctx, hidden) : this.model.embed_tokens.attend(ctx, hidden);
+    if (this.lm_head) return ctx.g.scope('lm_head', 'lm_head', () => this.lm_head!.forward(ctx, hidden));
+    return this.model.embed_tokens.attend(ctx, hidden);
   }
 
   /** Causal-LM loss (HF semantics: shifted labels, -100 ignored). */

@@ -121,6 +121,10 @@ export function checkPairing(modelType: string, objective: string): void {
  * ignored). Every head uses this, so `eval` reads the same three statistics from each.
  */
 export function headLoss(head: string, logits: Tensor, labels: Tensor): { loss: Tensor; stats: Record<string, Tensor> } {
+  return logits.graph.scope('lm_head', `${head}/loss`, () => headLossIn(head, logits, labels));
+}
+
+function headLossIn(head: string, logits: Tensor, labels: Tensor): { loss: Tensor; stats: Record<string, Tensor> } {
   const [, c] = logits.shape;
   const valid = F.cast(F.not(F.equal(labels, -100)), logits.dtype);
   const count = F.sumAll(valid);

@@ -157,7 +157,10 @@ class T5Attention extends Module {
 
   /** Keys and values [B, heads, Tk, dKv] of `src`: what cross-attention caches once per encoder output. */
   keyValue(ctx: Ctx, src: Tensor): KV {
-    return { key: splitHeads(this.k.forward(ctx, src), this.c.numHeads), value: splitHeads(this.v.forward(ctx, src), this.c.numHeads) };
+    return ctx.g.scope('attention', this.prefix, () => ({
+      key: splitHeads(this.k.forward(ctx, src), this.c.numHeads),
+      value: splitHeads(this.v.forward(ctx, src), this.c.numHeads),
+    }));
   }
 
   /**
@@ -165,6 +168,10 @@ class T5Attention extends Module {
    * `kv`; returns the output [B, T, d_model] and the keys/values used (the present of a cache).
    */
   forward(ctx: Ctx, x: Tensor, call: { mask?: Tensor; bias?: Tensor; kvInput?: Tensor; kv?: KV; past?: KV }): { out: Tensor; key: Tensor; value: Tensor } {
+    return ctx.g.scope('attention', this.prefix, () => this.attend(ctx, x, call));
+  }
+
+  private attend(ctx: Ctx, x: Tensor, call: { mask?: Tensor; bias?: Tensor; kvInput?: Tensor; kv?: KV; past?: KV }): { out: Tensor; key: Tensor; value: Tensor } {
     const q = splitHeads(this.q.forward(ctx, x), this.c.numHeads);
     let { key, value } = call.kv ?? this.keyValue(ctx, call.kvInput ?? x);
     if (call.past) {
@@ -200,10 +207,12 @@ class T5DenseActDense extends Module {
   }
 
   forward(ctx: Ctx, x: Tensor): Tensor {
-    const h = this.wi
-      ? activate(this.wi.forward(ctx, x), this.act)
-      : F.mul(activate(this.wi_0!.forward(ctx, x), this.act), this.wi_1!.forward(ctx, x));
-    return this.wo.forward(ctx, ctx.dropout(h, this.c.dropoutRate));
+    return ctx.g.scope('mlp', this.prefix, () => {
+      const h = this.wi
+        ? activate(this.wi.forward(ctx, x), this.act)
+        : F.mul(activate(this.wi_0!.forward(ctx, x), this.act), this.wi_1!.forward(ctx, x));
+      return this.wo.forward(ctx, ctx.dropout(h, this.c.dropoutRate));
+    });
   }
 }
 
@@ -351,10 +360,8 @@ export class T5ForConditionalGeneration extends Module implements PretrainingMod
     const pos = positions(ctx, inp.inputIds.shape[1]);
     const bias = enc.positionBias(ctx, pos, pos);
     const mask = inp.attentionMask ? paddingMask(inp.attentionMask) : undefined;
-    for (const block of enc.block) {
-      x = block.selfAttention.forward(ctx, x, mask, bias).x;
-      x = block.ff.forward(ctx, x);
-    }
+    for (const block of enc.block)
+      x = ctx.block(block.prefix, () => block.ff.forward(ctx, block.selfAttention.forward(ctx, x, mask, bias).x));
     return ctx.dropout(enc.final_layer_norm.forward(ctx, x), p);
   }
 
@@ -385,18 +392,20 @@ export class T5ForConditionalGeneration extends Module implements PretrainingMod
     }
     let x = ctx.dropout(this.shared.forward(ctx, inp.decoderInputIds), p);
     const presents: KV[] = [];
-    dec.block.forEach((block, i) => {
-      const r = block.selfAttention.forward(ctx, x, selfMask, bias, inp.past?.[i]);
-      presents.push(r.present);
-      x = block.crossAttention!.forward(ctx, r.x, crossKV[i], crossMask);
-      x = block.ff.forward(ctx, x);
-    });
+    dec.block.forEach((block, i) =>
+      ctx.block(block.prefix, () => {
+        const r = block.selfAttention.forward(ctx, x, selfMask, bias, inp.past?.[i]);
+        presents.push(r.present);
+        x = block.crossAttention!.forward(ctx, r.x, crossKV[i], crossMask);
+        x = block.ff.forward(ctx, x);
+      }),
+    );
     return { hidden: ctx.dropout(dec.final_layer_norm.forward(ctx, x), p), presents, crossKV };
   }
 
   /** LM logits [.., vocab] of decoder hidden states: shared^T after the d_model^-0.5 rescale when tied, else lm_head. */
   lmLogits(ctx: Ctx, hidden: Tensor): Tensor {
-    if (this.lm_head) return this.lm_head.forward(ctx, hidden);
+    if (this.lm_head) return ctx.g.scope('lm_head', 'lm_head', () => this.lm_head!.forward(ctx, hidden));
     return this.shared.attend(ctx, F.mul(hidden, this.config.dModel ** -0.5));
   }
 

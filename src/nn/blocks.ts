@@ -70,6 +70,10 @@ export class MultiHeadAttention extends Module {
 
   /** Returns the output [B, T, hidden] and this call's keys/values [B, kvHeads, Tk, d] (for a KV cache). */
   forward(ctx: Ctx, x: Tensor, call: AttentionCall = {}): { out: Tensor; key: Tensor; value: Tensor } {
+    return ctx.g.scope('attention', this.prefix, () => this.attend(ctx, x, call));
+  }
+
+  private attend(ctx: Ctx, x: Tensor, call: AttentionCall): { out: Tensor; key: Tensor; value: Tensor } {
     let q: Tensor;
     let k: Tensor;
     let v: Tensor;
@@ -127,9 +131,11 @@ export class MLP extends Module {
   }
 
   forward(ctx: Ctx, x: Tensor): Tensor {
-    const h = this.gate
-      ? F.mul(activate(this.gate.forward(ctx, x), this.opts.act), this.up.forward(ctx, x))
-      : activate(this.up.forward(ctx, x), this.opts.act);
-    return this.down.forward(ctx, h);
+    return ctx.g.scope('mlp', this.prefix, () => {
+      const h = this.gate
+        ? F.mul(activate(this.gate.forward(ctx, x), this.opts.act), this.up.forward(ctx, x))
+        : activate(this.up.forward(ctx, x), this.opts.act);
+      return this.down.forward(ctx, h);
+    });
   }
 }

@@ -26,9 +26,11 @@ export class Linear extends Module {
   }
 
   forward(ctx: Ctx, x: Tensor): Tensor {
-    const w = this.weight.in(ctx);
-    const y = F.matmul(x, this.layout === 'out_in' ? F.transpose(w) : w);
-    return this.bias ? F.add(y, this.bias.in(ctx)) : y;
+    return ctx.g.scope(undefined, this.prefix, () => {
+      const w = this.weight.in(ctx);
+      const y = F.matmul(x, this.layout === 'out_in' ? F.transpose(w) : w);
+      return this.bias ? F.add(y, this.bias.in(ctx)) : y;
+    });
   }
 }
 
@@ -40,12 +42,12 @@ export class Embedding extends Module {
   }
 
   forward(ctx: Ctx, ids: Tensor): Tensor {
-    return F.gather(this.weight.in(ctx), ids, 0);
+    return ctx.g.scope('embedding', this.prefix, () => F.gather(this.weight.in(ctx), ids, 0));
   }
 
   /** hidden @ weight^T: an output projection tied to this embedding. */
   attend(ctx: Ctx, hidden: Tensor): Tensor {
-    return F.matmul(hidden, F.transpose(this.weight.in(ctx)));
+    return ctx.g.scope('lm_head', this.prefix, () => F.matmul(hidden, F.transpose(this.weight.in(ctx))));
   }
 }
 
@@ -59,7 +61,7 @@ export class LayerNorm extends Module {
   }
 
   forward(ctx: Ctx, x: Tensor): Tensor {
-    return F.layerNorm(x, this.weight.in(ctx), this.bias.in(ctx), this.eps);
+    return ctx.g.scope('norm', this.prefix, () => F.layerNorm(x, this.weight.in(ctx), this.bias.in(ctx), this.eps));
   }
 }
 
@@ -71,7 +73,7 @@ export class RMSNorm extends Module {
   }
 
   forward(ctx: Ctx, x: Tensor): Tensor {
-    return F.rmsNorm(x, this.weight.in(ctx), this.eps);
+    return ctx.g.scope('norm', this.prefix, () => F.rmsNorm(x, this.weight.in(ctx), this.eps));
   }
 }
 

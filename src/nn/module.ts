@@ -28,7 +28,17 @@ export class Ctx {
     readonly train = false,
     readonly dropoutP = 0,
     readonly dtype: FloatDType = 'float32',
+    /** Recompute each block's forward in the backward (Hugging Face's gradient_checkpointing), in training. */
+    readonly gradientCheckpointing = false,
   ) {}
+
+  /**
+   * One transformer block (`prefix` is its parameter prefix): its residual adds are tagged as such for profiles,
+   * and with gradient checkpointing it is one recomputed segment.
+   */
+  block<T>(prefix: string, build: () => T): T {
+    return this.g.scope('residual', prefix, () => (this.train && this.gradientCheckpointing ? this.g.segment(build) : build()));
+  }
 
   /** Dropout with a distinct hash salt per call site; identity in eval mode. */
   dropout(x: Tensor, p = this.dropoutP): Tensor {

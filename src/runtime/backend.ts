@@ -11,6 +11,8 @@ export interface HostTensor {
 export interface SessionOptions {
   /** Record per-kernel timings (ORT's profiler); the bench uses it. */
   profile?: boolean;
+  /** Write the model as ORT optimised it to this path (the profile bench reads fused nodes' names from it). */
+  optimizedModelPath?: string;
 }
 
 export interface Session {

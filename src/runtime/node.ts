@@ -54,17 +54,34 @@ export function availableCores(): number {
  */
 const provider = process.env.PRETRAIN_EXECUTION_PROVIDER ?? 'cpu';
 
+/** Intra-op threads: PRETRAIN_INTRA_OP_THREADS, else every available core. */
+export function intraOpThreads(): number {
+  const n = Number(process.env.PRETRAIN_INTRA_OP_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : availableCores();
+}
+
+/**
+ * ORT's intra-op threads spin while waiting for work (fast when the cores are ours, costly when another process
+ * wants them); PRETRAIN_ORT_SPINNING=0 turns spinning off (session.intra_op.allow_spinning).
+ */
+const spinning = process.env.PRETRAIN_ORT_SPINNING === '0' ? '0' : undefined;
+
 export const nodeBackend: Backend = {
   name: `onnxruntime-node (${provider})`,
   async createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
     const s = await ort.InferenceSession.create(model, {
       executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
-      intraOpNumThreads: availableCores(),
+      intraOpNumThreads: intraOpThreads(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
-      enableCpuMemArena: true,
+      enableCpuMemArena: process.env.PRETRAIN_ORT_ARENA !== '0',
+      // ORT's memory pattern allocates later runs' tensors as one planned block while the arena keeps the first
+      // run's chunks: about twice the peak memory (docs/engine.md, Memory). Off unless PRETRAIN_ORT_MEMPATTERN=1.
+      enableMemPattern: process.env.PRETRAIN_ORT_MEMPATTERN === '1',
       enableProfiling: opts.profile ?? false,
       profileFilePrefix: opts.profile ? `${os.tmpdir()}/pretrain-ort-profile` : undefined,
+      ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
+      ...(spinning ? { extra: { session: { intra_op: { allow_spinning: spinning } } } } : {}),
     });
     return new NodeSession(s);
   },

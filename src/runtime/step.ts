@@ -31,8 +31,8 @@ function fingerprint(bytes: Uint8Array): string {
   return `${h.toString(16)}:${bytes.length}`;
 }
 
-async function session(backend: Backend, bytes: Uint8Array, profile = false): Promise<Session> {
-  if (profile) return backend.createSession(bytes, { profile });
+async function session(backend: Backend, bytes: Uint8Array, profile = false, optimizedModelPath?: string): Promise<Session> {
+  if (profile) return backend.createSession(bytes, { profile, optimizedModelPath });
   const key = `${backend.name}:${fingerprint(bytes)}`;
   let s = sessionCache.get(key);
   if (!s) {
@@ -85,6 +85,8 @@ export interface TrainStepOptions {
   gradClip?: number;
   /** Turn on ORT's profiler for the fused graph (benchmarks). */
   profile?: boolean;
+  /** Where ORT writes the optimised fused graph (with `profile`). */
+  optimizedModelPath?: string;
 }
 
 export class TrainStep {
@@ -108,18 +110,17 @@ export class TrainStep {
     const names = [...g.params.keys()];
     const decay = new Map(names.map((n) => [n, !g.paramInfo.get(n)!.noDecay]));
     const ps = names.map((n) => g.params.get(n)!);
-    const { grads, norm } = clipByGlobalNorm(gradients(loss, ps), opts.gradClip);
-    const updates = appendUpdate(
-      g,
-      opts.optimizer,
-      names.map((name, i) => ({ name, value: ps[i], grad: grads[i], decay: decay.get(name)! })),
-      g.input('opt/lr', 'float32', []),
-      g.input('opt/t', 'float32', []),
-    );
+    const lr = g.input('opt/lr', 'float32', []);
+    const t = g.input('opt/t', 'float32', []);
+    const raw = gradients(loss, ps);
+    const { norm, updates } = g.scope('optimizer', 'optimizer', () => {
+      const clipped = clipByGlobalNorm(raw, opts.gradClip);
+      return { ...clipped, updates: appendUpdate(g, opts.optimizer, names.map((name, i) => ({ name, value: ps[i], grad: clipped.grads[i], decay: decay.get(name)! })), lr, t) };
+    });
     g.output('loss', loss);
     g.output('grad_norm', norm);
     for (const [k, t] of updates) g.output(k, t);
-    const s = await session(backend, toOnnx(g).bytes, opts.profile);
+    const s = await session(backend, toOnnx(g).bytes, opts.profile, opts.optimizedModelPath);
     return new TrainStep(backend, build, store, opts, s, names, decay);
   }
 

@@ -47,6 +47,8 @@ export interface TrainConfig {
   saveEvery: number;
   keepLast: number;
   seed: number;
+  /** Recompute each block's forward in the backward (Hugging Face's gradient_checkpointing); same results, less memory. */
+  gradientCheckpointing?: boolean;
   resume: boolean | string;
   /** A new run in a folder that holds one (log.jsonl, train_config.json, checkpoints) deletes it first; otherwise that is an error. */
   overwrite?: boolean;
@@ -120,6 +122,7 @@ export const TRAIN_DEFAULTS: Readonly<Partial<FlatTrainConfig>> = {
   keepLast: 2,
   seed: 1337,
   dropout: 0.1,
+  gradientCheckpointing: false,
   resume: false,
   overwrite: false,
 };

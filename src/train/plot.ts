@@ -30,6 +30,8 @@ export interface LossCurveOptions {
   smoothing?: number;
   xLabel?: string;
   yLabel?: string;
+  /** The legend's word for the `train` series ("train" by default; "" = the run's name alone, for plots that are not loss curves). */
+  trainLabel?: string;
   /** Drawn at most this many vertices per line; longer series are thinned (keeping min and max per pixel). */
   maxPointsPerLine?: number;
 }
@@ -304,7 +306,8 @@ export function lossCurvesSvg(runs: readonly LossRun[], opts: LossCurveOptions =
         entries.push({ label: `${prefix}train (smoothed)`, draw: (x, y) => `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${d.color}" stroke-width="2.2"/>` });
         entries.push({ label: `${prefix}train (raw)`, draw: (x, y) => `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${d.color}" stroke-opacity="0.3" stroke-width="1.4"/>` });
       } else {
-        entries.push({ label: `${prefix}train`, draw: (x, y) => `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${d.color}" stroke-width="1.8"/>` });
+        const label = (opts.trainLabel ?? 'train') === '' ? (d.name ?? '') : `${prefix}${opts.trainLabel ?? 'train'}`;
+        entries.push({ label, draw: (x, y) => `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${d.color}" stroke-width="1.8"/>` });
       }
     }
     if (d.evalPts.length) {

@@ -113,7 +113,7 @@ export function pretrainingRun(cfg: TrainConfig, tok: Tokenizer, docs: { train: 
     architectures: [entry.architecture(heads)],
     train: objective.stream(docs.train, tok, options),
     evalBatches: objective.evalBatches(docs.eval, tok, options, cfg.evalBatches),
-    trainLoss: (g) => pretrainingGraph(g, model, objective, options, new Ctx(g, true, cfg.model.dropout)).loss,
+    trainLoss: (g) => pretrainingGraph(g, model, objective, options, new Ctx(g, true, cfg.model.dropout, 'float32', cfg.gradientCheckpointing ?? false)).loss,
     evalOutputs: (g) => pretrainingGraph(g, model, objective, options, new Ctx(g, false)),
   };
 }

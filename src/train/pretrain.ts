@@ -107,7 +107,7 @@ export async function resumeCheckpoint(cfg: TrainConfig): Promise<string> {
 /**
  * Settings a resumed run cannot change: they fix the model's shapes, the tokenizer or the data stream whose
  * position the checkpoint holds. Everything else (max-steps, the learning-rate schedule, the optimizer's settings,
- * grad-accum, grad-clip, dropout, evaluation, saving, keep-last) may change on resume.
+ * grad-accum, grad-clip, dropout, gradient checkpointing, evaluation, saving, keep-last) may change on resume.
  */
 export const FIXED_ON_RESUME = [
   'arch', 'layers', 'hidden', 'heads', 'kvHeads', 'intermediate', 'vocabSize', 'tokenizer', 'corpus', 'seqLen', 'batchSize', 'objective',

@@ -126,3 +126,9 @@ test('examples/roberta.yaml resolves to the RoBERTa recipe', async () => {
   assert.deepEqual([c.beta2, c.eps, c.weightDecay, c.decay], [0.98, 1e-6, 0.01, 'linear'], 'from the roberta recipe');
   assert.equal(resolveConfig(await loadConfig('examples/roberta.yaml'), { beta2: 0.95 }).beta2, 0.95, 'flags override the recipe');
 });
+
+test('gradient checkpointing is off by default and a file may spell it as Hugging Face does', () => {
+  assert.equal(resolveConfig(undefined, {}).gradientCheckpointing, false);
+  assert.equal(resolveConfig(parseConfigText('gradient_checkpointing: true\n', 'run.yaml'), {}).gradientCheckpointing, true);
+  assert.equal(resolveConfig(undefined, { gradientCheckpointing: 'true' }).gradientCheckpointing, true);
+});

@@ -199,10 +199,14 @@ export const Gelu: OpDef<GeluAttrs> = {
       const pdf = mul(1 / Math.sqrt(2 * Math.PI), exp(mul(mul(x, x), -0.5)));
       return [mul(dy, add(cdf, mul(x, pdf)))];
     }
+    // 0.5 (1 + tanh u) = sigmoid(2u), so gelu = x s with s = sigmoid(2u), u = a x + b x^3, and
+    // gelu' = s + x s (1 - s) 2u' = s (1 + (1 - s) x (2a + 6b x^2)): 13 elementwise passes, against 18 for the tanh form.
+    const a = SQRT_2_OVER_PI;
+    const b = SQRT_2_OVER_PI * 0.044715;
     const x2 = mul(x, x);
-    const t = tanh(mul(SQRT_2_OVER_PI, add(x, mul(0.044715, mul(x2, x)))));
-    const dt = mul(sub(1, mul(t, t)), mul(SQRT_2_OVER_PI, add(1, mul(3 * 0.044715, x2))));
-    return [mul(dy, add(mul(0.5, add(1, t)), mul(mul(0.5, x), dt)))];
+    const s = sigmoid(mul(x, add(mul(x2, 2 * b), 2 * a)));
+    const v = mul(x, add(mul(x2, 6 * b), 2 * a));
+    return [mul(dy, mul(s, add(mul(sub(1, s), v), 1)))];
   },
 };
 
