@@ -457,20 +457,23 @@ export function scoreChartSvg(series: readonly ScoreSeries[], opts: ScoreChartOp
   const entries: LegendEntry[] = [];
   series.forEach((s, k) => {
     const color = s.color ?? PALETTE[k % PALETTE.length]!;
+    // Series side by side by a few pixels, so equal points and their error bars stay visible.
+    const dodge = (k - (series.length - 1) / 2) * 3;
+    const px = (x: number) => sx(x) + dodge;
     const ps = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!logX || p.x > 0)).slice().sort((a, b) => a.x - b.x);
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
-    parts.push(polyline(ps.map((p) => p.x), ps.map((p) => p.y), sx, sy, `stroke="${color}" stroke-width="2"${dash}`));
+    parts.push(polyline(ps.map((p) => p.x), ps.map((p) => p.y), px, sy, `stroke="${color}" stroke-width="2"${dash}`));
     parts.push(`<g stroke="${color}" stroke-width="1.4">`);
     for (const p of ps) {
       const e = err(p);
       if (e <= 0) continue;
-      const x = fmt(sx(p.x));
+      const x = fmt(px(p.x));
       parts.push(`<line x1="${x}" x2="${x}" y1="${fmt(sy(p.y - e))}" y2="${fmt(sy(p.y + e))}"/>`);
-      for (const y of [p.y - e, p.y + e]) parts.push(`<line x1="${fmt(sx(p.x) - 4)}" x2="${fmt(sx(p.x) + 4)}" y1="${fmt(sy(y))}" y2="${fmt(sy(y))}"/>`);
+      for (const y of [p.y - e, p.y + e]) parts.push(`<line x1="${fmt(px(p.x) - 4)}" x2="${fmt(px(p.x) + 4)}" y1="${fmt(sy(y))}" y2="${fmt(sy(y))}"/>`);
     }
     parts.push('</g>');
     parts.push(`<g fill="${s.dashed ? '#ffffff' : color}" stroke="${color}" stroke-width="1.6">`);
-    for (const p of ps) parts.push(`<circle cx="${fmt(sx(p.x))}" cy="${fmt(sy(p.y))}" r="4"/>`);
+    for (const p of ps) parts.push(`<circle cx="${fmt(px(p.x))}" cy="${fmt(sy(p.y))}" r="4"/>`);
     parts.push('</g>');
     entries.push({
       label: s.name,
