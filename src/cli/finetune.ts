@@ -1,12 +1,12 @@
 // `pretrain finetune --task classify|tag|text2text` and `pretrain predict`. The model comes from the checkpoint's model_type
 // through the registry (src/models/tasks.ts): this file knows no model by name.
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { nodeBackend } from '../runtime/node.js';
 import { taskHead, taskHeads } from '../models/tasks.js';
 import {
   brownGenreData, brownPosTagData, classificationAsText2Text, finetuneClassifier, finetuneTagger, finetuneText2Text, jsonlData,
-  limitExamples, limitPerLabel, loadFinetuned, taggedJsonlData, text2textJsonlData, type FinetuneCommonOptions, type FinetuneResult,
+  limitExamples, loadFinetuned, requirePerLabel, taggedJsonlData, text2textJsonlData, type FinetuneCommonOptions, type FinetuneResult,
 } from '../train/finetune.js';
 import { intArg, numberArg } from './args.js';
 import { loadBase, resolveModelDir } from './load.js';
@@ -27,8 +27,16 @@ interface FinetuneFlags {
   prefix?: string;
   batchSize: string;
   epochs: string;
+  maxSteps: string;
   lr?: string;
   warmup?: string;
+  warmupRatio?: string;
+  warmupSteps?: string;
+  evalEvery: string;
+  saveBest?: boolean | string;
+  patience: string;
+  resume?: boolean | string;
+  overwrite: boolean;
   weightDecay: string;
   gradClip: string;
   auxLm: string;
@@ -60,9 +68,17 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
     .option('--max-target-len <n>', 'text2text: target tokens per example, EOS included (longer targets are cut; also the generation limit when scoring)', '32')
     .option('--prefix <word>', 'text2text on classification data: the input is "<word>: <text>" (default: genre for brown-genre, classify for a JSONL file; "" = none)')
     .option('--batch-size <n>', 'examples per batch', '16')
-    .option('--epochs <n>', 'passes over the training examples (GPT-1: 3)', '3')
+    .option('--epochs <n>', 'passes over the training examples (HF num_train_epochs; GPT-1: 3)', '3')
+    .option('--max-steps <n>', 'optimizer steps (HF max_steps); overrides --epochs; 0 = use --epochs', '0')
     .option('--lr <x>', 'peak learning rate (default: 6.25e-5 for a decoder (GPT-1), 5e-5 for an encoder (BERT), 3e-4 for an encoder-decoder (T5 with AdamW))')
-    .option('--warmup <fraction>', 'linear warmup over this fraction of the steps (default: 0.002 for a decoder (GPT-1), 0.1 for an encoder (BERT) or an encoder-decoder)')
+    .option('--warmup-ratio <x>', 'linear warmup over this fraction of the steps, rounded up (HF warmup_ratio; default: 0.002 for a decoder (GPT-1), 0.1 for an encoder (BERT) or an encoder-decoder)')
+    .option('--warmup-steps <n>', 'linear warmup over this many steps (HF warmup_steps); wins over --warmup-ratio')
+    .addOption(new Option('--warmup <x>').hideHelp())
+    .option('--eval-every <n>', 'evaluate on the held-out data every n steps (HF eval_steps), metrics into log.jsonl; 0 = only at the end', '0')
+    .option('--save-best [metric]', 'keep the checkpoint of the best evaluation and end with it (HF load_best_model_at_end, metric_for_best_model); metric: accuracy, macro_f1, loss, exact_match, ... (default: the task\'s accuracy, or exact_match for text2text)')
+    .option('--patience <n>', 'stop after n evaluations in a row without improvement of the --save-best metric (HF early_stopping_patience); needs --eval-every; 0 = never', '0')
+    .option('--resume [checkpoint]', 'continue the fine-tuning in --out from its newest checkpoint, or from the checkpoint folder given')
+    .option('--overwrite', 'start over in an --out that holds a run, deleting it (HF overwrite_output_dir)', false)
     .option('--weight-decay <x>', 'AdamW weight decay', '0.01')
     .option('--grad-clip <x>', 'global gradient-norm clip', '1')
     .option('--aux-lm <x>', 'classify with a decoder: weight of the auxiliary language-modelling loss (GPT-1: 0.5)', '0')
@@ -72,6 +88,8 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
     .option('--json', 'print one JSON object instead of prose', false)
     .action(async (f: FinetuneFlags) => {
       try {
+        if (f.warmup !== undefined)
+          throw new Error(`--warmup is gone (it was silently a fraction of the steps): use --warmup-ratio ${f.warmup} for a fraction of the steps, or --warmup-steps <n> for a number of steps (Hugging Face's names)`);
         checkOutputDir('--out', f.out);
         const base = await loadBase(f.from, { force: f.force });
         // An encoder-decoder classifies by writing the label word (T5's framing of GLUE): --task classify maps to text2text.
@@ -95,10 +113,15 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
         const common: FinetuneCommonOptions = {
           backend: nodeBackend, base: { hf: base.hf, store: base.store, tokenizer: base.tokenizer, tokenizerDir: base.dir },
           scratch: f.scratch, out: f.out, maxLen: intArg('--max-len', f.maxLen ?? (task === 'classify' ? '64' : '128'), 2),
-          batchSize: intArg('--batch-size', f.batchSize, 1), epochs: numberArg('--epochs', f.epochs),
-          lr: numberArg('--lr', f.lr ?? (decoder ? '6.25e-5' : seq2seq ? '3e-4' : '5e-5')), warmupFraction: numberArg('--warmup', f.warmup ?? (decoder ? '0.002' : '0.1')),
+          batchSize: intArg('--batch-size', f.batchSize, 1), epochs: numberArg('--epochs', f.epochs), maxSteps: intArg('--max-steps', f.maxSteps, 0),
+          lr: numberArg('--lr', f.lr ?? (decoder ? '6.25e-5' : seq2seq ? '3e-4' : '5e-5')),
+          ...(f.warmupSteps !== undefined ? { warmupSteps: intArg('--warmup-steps', f.warmupSteps, 0) } : {}),
+          warmupRatio: numberArg('--warmup-ratio', f.warmupRatio ?? (decoder ? '0.002' : '0.1')),
           weightDecay: numberArg('--weight-decay', f.weightDecay), gradClip: numberArg('--grad-clip', f.gradClip),
           dropout: numberArg('--dropout', f.dropout), seed,
+          evalEvery: intArg('--eval-every', f.evalEvery, 0), saveBest: f.saveBest !== undefined,
+          ...(typeof f.saveBest === 'string' ? { metricForBestModel: f.saveBest } : {}),
+          patience: intArg('--patience', f.patience, 0), resume: f.resume ?? false, overwrite: f.overwrite,
         };
         let r: FinetuneResult;
         let labels: string[];
@@ -107,7 +130,7 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
           const d = data === 'brown-genre' ? classificationAsText2Text(brownGenreData({ seed }), prefix) : await text2textJsonlData(data, f.eval, prefix);
           if (perLabel > 0) {
             if (!d.labels) throw new Error('--per-label applies to classification data ("text" and "label", or brown-genre)');
-            d.train = limitPerLabel(d.train.map((x) => ({ text: x.input, label: x.target })), perLabel, seed).map((x) => ({ input: x.text, target: x.label }));
+            d.train = requirePerLabel(d.train.map((x) => ({ text: x.input, label: x.target })), perLabel, seed).map((x) => ({ input: x.text, target: x.label }));
           }
           d.train = limitExamples(d.train, limit, seed);
           labels = d.labels ?? [];
@@ -120,7 +143,7 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
           r = await withInterrupt((signal) => finetuneTagger({ ...common, data: d, signal }));
         } else {
           const d = data === 'brown-genre' ? brownGenreData({ seed }) : await jsonlData(data, f.eval);
-          d.train = limitExamples(limitPerLabel(d.train, perLabel, seed), limit, seed);
+          d.train = limitExamples(requirePerLabel(d.train, perLabel, seed), limit, seed);
           labels = d.labels;
           r = await withInterrupt((signal) => finetuneClassifier({ ...common, data: d, auxLm, signal }));
         }

@@ -95,15 +95,15 @@ const QUICK: ExperimentSettings = {
   fractions: [0.01, 0.1],
   seeds: [0, 1, 2],
   objectives: false,
-  model: { layers: 2, hidden: 64, heads: 4, seqLen: 64, vocabSize: 2048 },
-  pretrain: { steps: 600, batchSize: 16, lr: 2e-3, evalBatches: 4 },
-  finetune: { epochs: 2, minSteps: 40, maxSteps: 120, batchSize: 16, lr: 1e-3, maxLen: 64, evaluations: 5, maxEval: 160 },
+  model: { layers: 2, hidden: 64, heads: 4, seqLen: 64, vocabSize: 1024 },
+  pretrain: { steps: 500, batchSize: 16, lr: 3e-3, evalBatches: 4 },
+  finetune: { epochs: 2, minSteps: 30, maxSteps: 60, batchSize: 16, lr: 1e-3, maxLen: 64, evaluations: 3, maxEval: 120 },
   leftOut: [
     'tasks brown-genre, brown-pos and brown-qa (only brown-category: 4 classes)',
     'the 100% label fraction (fractions 1% and 10%)',
     'seeds beyond 3',
     'the objective comparisons (MLM+NSP, whole-word, span masking, prefix LM)',
-    'model size (2 layers, hidden 64, 600 pretraining steps instead of 4 layers, hidden 128, 3000 steps)',
+    'size: 2 layers, hidden 64, vocabulary 1024, 500 pretraining steps and at most 60 fine-tuning steps (full: 4 layers, hidden 128, vocabulary 4096, 3000 and 1500 steps)',
   ],
 };
 
@@ -173,10 +173,14 @@ export function plannedVariants(s: ExperimentSettings): Variant[] {
   return VARIANTS.filter((v) => s.families.includes(v.family) && (s.objectives || v === defaultVariant(v.family)));
 }
 
-/** Fine-tuning steps for `n` examples: epochs over them, clamped to [minSteps, maxSteps]. */
+/**
+ * Fine-tuning steps for `n` examples: epochs over them, clamped to [minSteps, maxSteps], rounded up to a multiple
+ * of the evaluations so that they are evenly spaced and the last one scores the final weights.
+ */
 export function finetuneSteps(s: ExperimentSettings, n: number): number {
   const f = s.finetune;
-  return Math.min(f.maxSteps, Math.max(f.minSteps, Math.ceil((f.epochs * n) / Math.min(f.batchSize, Math.max(1, n)))));
+  const steps = Math.min(f.maxSteps, Math.max(f.minSteps, Math.ceil((f.epochs * n) / Math.min(f.batchSize, Math.max(1, n)))));
+  return Math.ceil(steps / f.evaluations) * f.evaluations;
 }
 
 /** The labelled examples of a fraction of `total`: at least one. */

@@ -81,9 +81,8 @@ export async function runCell(cell: CellSpec, t: TaskData, s: ExperimentSettings
   const steps = finetuneSteps(s, n);
   const common = {
     backend: o.backend, base: o.base, scratch: cell.init === 'scratch', out: o.out, maxLen: f.maxLen, batchSize: f.batchSize,
-    // Epochs that make exactly `steps` steps (the fine-tuning rounds epochs x examples / batch up).
-    epochs: ((steps - 0.5) * Math.min(f.batchSize, n)) / n,
-    lr: f.lr, warmupFraction: 0.1, weightDecay: 0.01, gradClip: 1, dropout: 0.1, seed: cell.seed, progress: false, signal: o.signal,
+    maxSteps: steps, evalEvery: steps / f.evaluations, lr: f.lr, warmupRatio: 0.1, weightDecay: 0.01, gradClip: 1, dropout: 0.1,
+    seed: cell.seed, progress: false, signal: o.signal,
   };
   let r: FinetuneResult;
   if (how === 'text2text') {
@@ -105,11 +104,10 @@ export async function runCell(cell: CellSpec, t: TaskData, s: ExperimentSettings
   };
 }
 
-/** The primary score at each scheduled evaluation, when the fine-tuning reports a curve. */
+/** The primary metric at each scheduled evaluation. */
 function curveOf(r: FinetuneResult): { step: number; score: number }[] {
-  const curve = (r as FinetuneResult & { curve?: { step: number; metrics: Record<string, number> }[] }).curve ?? [];
-  return curve.flatMap((p) => {
-    const v = p.metrics['accuracy'] ?? p.metrics['exact_match'];
+  return r.curve.flatMap((p) => {
+    const v = p.metrics[r.primaryMetric];
     return v === undefined ? [] : [{ step: p.step, score: v }];
   });
 }

@@ -3,7 +3,7 @@
 // (trainer_state.json, optimizer.safetensors). See docs/checkpoints.md.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { readSafetensorsF32, recoverInterruptedWrites, removeDirAtomic, writeDirAtomic, writeFileAtomic } from './files.js';
 import type { GenerationConfig, HfConfig } from './hf-config.js';
 import { generationConfigFromModel, parseGenerationConfig, parseHfConfigText, parseJsonText, serializeGenerationConfig, serializeHfConfig } from './hf-config.js';
@@ -272,13 +272,14 @@ export async function latestCheckpoint(runDir: string): Promise<string | undefin
 /**
  * Deletes all but the `k` newest checkpoint folders (k >= 1), after repairing
  * writes a crash interrupted (see recoverInterruptedWrites). Returns the
- * deleted checkpoint folders.
+ * deleted checkpoint folders. `protect`: folders never deleted (the best checkpoint).
  */
-export async function keepLast(runDir: string, k: number): Promise<string[]> {
+export async function keepLast(runDir: string, k: number, protect: readonly string[] = []): Promise<string[]> {
   if (!Number.isInteger(k) || k < 1) throw new Error(`keepLast: k must be an integer >= 1, got ${k}`);
   await recoverInterruptedWrites(runDir);
   const all = await listCheckpoints(runDir);
-  const doomed = all.slice(0, Math.max(0, all.length - k)).map((c) => c.dir);
+  const kept = new Set(protect.map((d) => resolve(d)));
+  const doomed = all.slice(0, Math.max(0, all.length - k)).map((c) => c.dir).filter((d) => !kept.has(resolve(d)));
   // Renamed before deletion, so a crash never leaves a half-deleted folder under a checkpoint's name.
   for (const d of doomed) await removeDirAtomic(d);
   return doomed;

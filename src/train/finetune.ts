@@ -10,6 +10,7 @@
 // Labelled data -> padded batches -> the shared Trainer -> accuracy and macro-F1 on held-out data, and a checkpoint
 // whose config.json names the HF task class and carries id2label/label2id. Works from a pretrained checkpoint
 // (body weights copied by name, head freshly initialised) or, for comparison, from scratch.
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Graph, Tensor } from '../graph/index.js';
 import { Ctx, initParameters } from '../nn/index.js';
@@ -21,7 +22,7 @@ import type { Backend } from '../runtime/backend.js';
 import { Forward, type Batch } from '../runtime/step.js';
 import { Seq2SeqGenerator } from '../generate/seq2seq.js';
 import { storeFromWeights, type ParameterStore } from '../runtime/store.js';
-import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, saveModelInto } from '../io/checkpoint.js';
 import type { HfConfig } from '../io/hf-config.js';
 import type { JsonValue } from '../io/json.js';
 import {
@@ -29,13 +30,23 @@ import {
   DataError, readCorpus, readJsonlObjects, readTaggedJsonl, type BrownGenre, type ShufflerState, type TaggedSentence,
 } from '../data/index.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { accuracy, macroF1, tokenClassificationScores } from './metrics.js';
+import { accuracy, confusionMatrix, macroF1, perClassScores } from './metrics.js';
+import { readLog, type LogRecord } from './log.js';
+import { writeLabelReport } from './report.js';
+import { claimForNewRun, lockRunFolder } from './run-folder.js';
 import { Trainer, type TrainResult } from './trainer.js';
 import { weightsOf } from './pretrain.js';
 
 export interface Example {
   text: string;
   label: string;
+  /** Sentence-pair classification: the second segment (HF pipelines' text_pair). */
+  textPair?: string;
+}
+
+/** What makes two examples the same one (the held-out guard): the text, and the pair when there is one. */
+function exampleKey(x: Example): string {
+  return x.textPair === undefined ? x.text : JSON.stringify([x.text, x.textPair]);
 }
 
 export interface ClassificationData {
@@ -69,6 +80,30 @@ export function limitPerLabel(xs: Example[], perLabel: number, seed: number): Ex
     count.set(x.label, n + 1);
     return n < perLabel;
   });
+}
+
+/**
+ * Guards a held-out set: empty, or sharing examples with the training set (by `key`: the text, text and pair, the
+ * tokens), is an error naming it and the first shared example, since its scores would be NaN or would measure
+ * memorisation.
+ */
+export function checkHeldOut(trainKeys: readonly string[], evalKeys: readonly string[], evalName: string, unit: string): void {
+  if (!evalKeys.length) throw new Error(`${evalName}: the evaluation set is empty (no ${unit} to score); give held-out data with --eval, or more data`);
+  const train = new Set(trainKeys);
+  const shared = evalKeys.filter((k) => train.has(k));
+  if (shared.length)
+    throw new Error(`${evalName}: ${shared.length} of its ${evalKeys.length} ${unit}s also occur in the training data (the first: ${JSON.stringify(shared[0]!.length > 80 ? `${shared[0]!.slice(0, 77)}...` : shared[0])}); held-out data must not overlap the training data`);
+}
+
+/** At most `perLabel` training examples of each label; a label with fewer is an error naming it (0 = all). */
+export function requirePerLabel(xs: Example[], perLabel: number, seed: number): Example[] {
+  if (!(perLabel > 0)) return xs;
+  const counts = new Map<string, number>();
+  for (const x of xs) counts.set(x.label, (counts.get(x.label) ?? 0) + 1);
+  const short = [...counts].filter(([, n]) => n < perLabel).sort((a, b) => a[1] - b[1]);
+  if (short.length)
+    throw new Error(`--per-label ${perLabel}: ${short.map(([l, n]) => `label "${l}" has ${n} training example${n === 1 ? '' : 's'}`).join(', ')}; use --per-label ${short[0]![1]} or less (0 = all)`);
+  return limitPerLabel(xs, perLabel, seed);
 }
 
 /**
@@ -204,18 +239,44 @@ export interface FinetuneCommonOptions {
   backend: Backend;
   base: FinetuneBase;
   scratch: boolean;
+  /** The run folder: checkpoints, log.jsonl, curves, reports and, at the end, the fine-tuned model. */
   out: string;
   /** Tokens per example, special tokens (or EOS) included. */
   maxLen: number;
   batchSize: number;
-  epochs: number;
+  /** Passes over the training examples (HF num_train_epochs; default 3); `maxSteps` overrides it. */
+  epochs?: number;
+  /** Optimizer steps (HF max_steps); when > 0 it overrides `epochs`. */
+  maxSteps?: number;
   lr: number;
-  /** Warmup as a fraction of the steps (GPT-1: 0.002; BERT: 0.1). */
-  warmupFraction: number;
+  /** Linear warmup steps (HF warmup_steps); wins over warmupRatio. */
+  warmupSteps?: number;
+  /** Linear warmup over this fraction of the steps, rounded up (HF warmup_ratio; GPT-1: 0.002, BERT: 0.1); default 0. */
+  warmupRatio?: number;
   weightDecay: number;
   gradClip: number;
   dropout: number;
   seed: number;
+  /** Evaluate every this many steps (HF eval_strategy="steps", eval_steps); 0 or undefined: only at the end. */
+  evalEvery?: number;
+  /**
+   * HF load_best_model_at_end: the checkpoint of the best evaluation is kept besides the last, and the final model
+   * (and the scores returned) is the best one.
+   */
+  saveBest?: boolean;
+  /**
+   * The metric that decides the best model and early stopping (HF metric_for_best_model): default the task's
+   * primaryMetric. As in HF, a name ending in "loss" is lower-is-better, every other metric higher-is-better.
+   */
+  metricForBestModel?: string;
+  /** Stop after this many evaluations in a row without improvement (HF early_stopping_patience); needs evalEvery. */
+  patience?: number;
+  /** Continue the run in `out`: true = its newest checkpoint-<step>, a string = that checkpoint folder. */
+  resume?: boolean | string;
+  /** A new run in an `out` that holds a run deletes the old one (HF overwrite_output_dir); otherwise it is an error. */
+  overwrite?: boolean;
+  /** Stop (saving a checkpoint) after this many steps of this run: lets tests interrupt a run. */
+  stopAfter?: number;
   progress?: boolean;
   /** Progress-bar label. */
   label?: string;
@@ -256,12 +317,27 @@ export interface FinetuneResult {
   validLabels?: number;
   /** Text2text: the first few held-out inputs, targets and generations. */
   samples?: { input: string; target: string; output: string }[];
+  /** The metric the task is judged by: accuracy (classify, tag, text2text with labels) or exact_match (text2text). */
+  primaryMetric: string;
+  /**
+   * Every evaluation of the run (resumed runs included), as in log.jsonl: the step and the task's metrics (classify:
+   * accuracy, macro_f1, loss; tag: accuracy, macro_f1, loss; text2text: exact_match, loss and, with labels,
+   * accuracy, macro_f1, valid_labels).
+   */
+  curve: { step: number; metrics: Record<string, number> }[];
+  /** With saveBest (or patience): the best evaluation of the watched metric; with saveBest the scores above are its. */
+  best?: { metric: string; value: number; step: number };
+  /** Classify and tag: per-class precision, recall, F1 and support on the held-out data (sklearn's definitions). */
+  perClass?: { label: string; precision: number; recall: number; f1: number; support: number }[];
+  /** Classify and tag: rows = true label, columns = predicted label, in `labels` order. */
+  confusion?: number[][];
   /** The optimizer steps taken (fewer than plannedSteps when stopped early). */
   steps: number;
-  /** The steps the epochs asked for. */
+  /** The steps maxSteps or the epochs asked for. */
   plannedSteps: number;
-  /** 'done', or why training stopped early ('interrupt': the signal was aborted). */
+  /** 'done', or why training stopped early ('interrupt': the signal was aborted; 'early-stop': patience ran out). */
   stoppedBy: TrainResult['stoppedBy'];
+  /** The final checkpoint folder (the best one with saveBest); the run folder when training stopped before the end. */
   dir: string;
   losses: number[];
   /** The HF class of the saved checkpoint. */
@@ -359,28 +435,81 @@ function initTaskStore(model: TaskModel, base: FinetuneBase, scratch: boolean, s
   return storeFromWeights(specs, pretrained, `the pretrained ${base.hf.model_type} checkpoint`, initParameters(specs, seed));
 }
 
-/** A trained task model, its parameters and the encoded evaluation data. */
-interface Trained {
+/** What a task's scorer sees: the model being trained, its parameters and the encoded evaluation data. */
+interface ScoreContext {
   model: TaskModel;
   store: ParameterStore;
   head: TaskHead;
   ev: Encoded;
   pad: number;
+}
+
+/** A task's evaluation of the current weights: its metrics (log.jsonl, curve) and what the final report needs. */
+interface Scores {
+  metrics: Record<string, number>;
+}
+
+/** A trained task model and its scores (those of the final weights: the best ones with saveBest). */
+interface Trained<S extends Scores> {
+  head: TaskHead;
+  scores: S;
   steps: number;
   plannedSteps: number;
   stoppedBy: TrainResult['stoppedBy'];
   dir: string;
   losses: number[];
   architecture: string;
+  primaryMetric: string;
+  curve: FinetuneResult['curve'];
+  best?: FinetuneResult['best'];
+}
+
+/** The optimizer steps a run plans: maxSteps, else the epochs over the examples (HF's rounding up). */
+export function plannedSteps(o: Pick<FinetuneCommonOptions, 'maxSteps' | 'epochs'>, examples: number, batchSize: number): number {
+  if (o.maxSteps !== undefined && o.maxSteps > 0) {
+    if (!Number.isInteger(o.maxSteps)) throw new Error(`--max-steps must be an integer >= 1, got ${o.maxSteps}`);
+    return o.maxSteps;
+  }
+  const epochs = o.epochs ?? 3;
+  if (!(epochs > 0)) throw new Error(`--epochs must be > 0, got ${epochs}`);
+  return Math.max(1, Math.ceil((epochs * examples) / batchSize));
+}
+
+/** Warmup steps as HF computes them: warmup_steps if given, else ceil(warmup_ratio * steps). */
+export function warmupSteps(o: Pick<FinetuneCommonOptions, 'warmupSteps' | 'warmupRatio'>, steps: number): number {
+  if (o.warmupSteps !== undefined) {
+    if (!(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 0)) throw new Error(`--warmup-steps must be an integer >= 0, got ${o.warmupSteps}`);
+    return o.warmupSteps;
+  }
+  const r = o.warmupRatio ?? 0;
+  if (!(r >= 0 && r <= 1)) throw new Error(`--warmup-ratio must be in [0, 1], got ${r}`);
+  return Math.ceil(r * steps);
+}
+
+/** Held-out rows in batches of 32 (evaluation and prediction). */
+function evalRowBatches(ev: Encoded, maxLen: number, tokenTypes: boolean): Batch[] {
+  const out: Batch[] = [];
+  for (let i = 0; i < ev.rows; i += 32) out.push(batchOf(ev, Array.from({ length: Math.min(32, ev.rows - i) }, (_, k) => i + k), maxLen, tokenTypes));
+  return out;
+}
+
+/** An eval record's numbers less its kind and step: a point of the metric curve. */
+function curveOf(records: readonly LogRecord[]): FinetuneResult['curve'] {
+  return records.filter((r) => r.kind === 'eval').map((r) => ({
+    step: r.step,
+    metrics: Object.fromEntries(Object.entries(r).filter(([k, v]) => typeof v === 'number' && k !== 'step' && k !== 'perplexity')) as Record<string, number>,
+  }));
 }
 
 /**
  * Train a task model on encoded data with the shared Trainer and save the checkpoint (config.json with the HF
  * task class and, with labels, id2label/label2id). Every task goes through here; only the encoding and the
- * scoring afterwards (argmax, or generation) differ.
+ * scorer differ. The scorer is the task's one evaluation: the Trainer calls it at each scheduled evaluation
+ * (log.jsonl, best model, patience) and its result on the final weights is what the task reports.
  */
-async function trainTask(o: FinetuneCommonOptions, task: FinetuneTask, labels: string[], examples: number,
-  encodeSet: (head: TaskHead, pad: number) => Promise<{ train: Encoded; ev: Encoded }>, auxLm = 0): Promise<Trained> {
+async function trainTask<S extends Scores>(o: FinetuneCommonOptions, task: FinetuneTask, labels: string[], examples: number,
+  encodeSet: (head: TaskHead, pad: number) => Promise<{ train: Encoded; ev: Encoded }>,
+  scorer: (c: ScoreContext) => () => Promise<S>, primaryMetric: string, auxLm = 0): Promise<Trained<S>> {
   if (examples === 0) throw new Error('no training examples');
   const { maxLen } = o;
   const head = taskHead(o.base.hf.model_type, task);
@@ -391,7 +520,12 @@ async function trainTask(o: FinetuneCommonOptions, task: FinetuneTask, labels: s
   const pad = padId(o.base.tokenizer, o.base.hf, head.framing === 'eos' ? eosId(o.base.tokenizer, o.base.hf) : undefined);
   const { train, ev } = await encodeSet(head, pad);
 
-  const steps = Math.max(1, Math.ceil((o.epochs * examples) / batchSize));
+  const steps = plannedSteps(o, examples, batchSize);
+  const warmup = warmupSteps(o, steps);
+  const evalEvery = o.evalEvery ?? 0;
+  if (!(Number.isInteger(evalEvery) && evalEvery >= 0)) throw new Error(`--eval-every must be an integer >= 0, got ${evalEvery}`);
+  if ((o.patience ?? 0) > 0 && evalEvery === 0) throw new Error('--patience counts evaluations: give --eval-every too (with evaluation only at the end there is nothing to stop early)');
+  const watched = o.metricForBestModel ?? primaryMetric;
   const shuffler = new EpochShuffler(examples, o.seed);
   const labelsInput = (g: Graph, b: number | string): Tensor => g.input('labels', 'int64', train.width === 1 ? [b] : [b, train.width]);
   const hf: HfConfig = {
@@ -401,42 +535,83 @@ async function trainTask(o: FinetuneCommonOptions, task: FinetuneTask, labels: s
       : {}),
     pad_token_id: pad,
   };
+  const score = scorer({ model, store, head, ev, pad });
+  let last: { step: number; scores: S } | undefined;
+  const evalBatches = evalRowBatches(ev, maxLen, head.tokenTypes);
   const trainer = new Trainer(o.backend, store, {
     trainLoss: (g) => model.loss(new Ctx(g, true, o.dropout), taskInputs(g, head, batchSize, maxLen), labelsInput(g, batchSize)),
     evalOutputs: (g) => ({ loss: model.loss(new Ctx(g, false), taskInputs(g, head, 'batch', maxLen), labelsInput(g, 'batch')) }),
+    evalBatches: () => evalBatches,
+    evaluateTask: async () => {
+      last = { step: store.step, scores: await score() };
+      return last.scores.metrics;
+    },
     train: {
       next: () => batchOf(train, Array.from({ length: batchSize }, () => shuffler.next()), maxLen, head.tokenTypes),
       state: () => shuffler.getState() as unknown as JsonValue,
       restore: (s) => shuffler.setState(s as unknown as ShufflerState),
     },
     tokensPerMicroBatch: batchSize * maxLen,
-    save: (dir, resume) =>
-      saveCheckpoint(dir, { config: hf, architectures: [head.architecture], weights: weightsOf(store), tokenizer: { dir: o.base.tokenizerDir }, ...resume }),
+    save: async (dir, resume, final) => {
+      const files = { config: hf, architectures: [head.architecture], weights: weightsOf(store), tokenizer: { dir: o.base.tokenizerDir } };
+      await saveCheckpoint(dir, { ...files, ...resume });
+      // The finished model is also written at the run folder's root (from_pretrained(run folder), predict --model).
+      if (final) await saveModelInto(o.out, files);
+    },
   }, {
-    outDir: o.out, maxSteps: steps, gradAccum: 1, lr: o.lr, warmup: Math.round(o.warmupFraction * steps), decay: 'linear',
-    minLrRatio: 0, gradClip: o.gradClip, evalEvery: 0, saveEvery: 0, keepLast: 1, seed: o.seed, resume: false,
-    progress: o.progress, label: o.label ?? 'fine-tune', signal: o.signal, optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
+    outDir: o.out, maxSteps: steps, gradAccum: 1, lr: o.lr, warmup, decay: 'linear',
+    minLrRatio: 0, gradClip: o.gradClip, evalEvery, saveEvery: 0, keepLast: 1, seed: o.seed, resume: o.resume ?? false,
+    progress: o.progress, label: o.label ?? 'fine-tune', signal: o.signal, stopAfter: o.stopAfter,
+    optimizer: { kind: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay },
+    bestMetric: { name: watched, greaterIsBetter: !watched.endsWith('loss') }, saveBest: o.saveBest, patience: o.patience,
   });
   const r = await trainer.run();
+  // The final weights are the last evaluated ones unless the best were loaded back (saveBest) or training stopped
+  // between evaluations; then they are scored again, by the same scorer.
+  const reloaded = r.best?.checkpoint !== undefined && r.finalDir === r.best.checkpoint && r.best.step !== r.step;
+  const scores = last && last.step === r.step && !reloaded ? last.scores : await score();
+  const watchBest = o.saveBest || (o.patience ?? 0) > 0;
   return {
-    model, store, head, ev, pad, steps: r.step, plannedSteps: steps, stoppedBy: r.stoppedBy, dir: r.finalDir ?? path.join(o.out),
-    losses: r.losses, architecture: head.architecture,
+    head, scores, primaryMetric, steps: r.step, plannedSteps: steps, stoppedBy: r.stoppedBy, dir: r.finalDir ?? o.out, losses: r.losses,
+    architecture: head.architecture, curve: curveOf((await readLog(path.join(o.out, 'log.jsonl'))).records),
+    ...(watchBest && r.best ? { best: { metric: r.best.metric, value: r.best.value, step: r.best.step } } : {}),
   };
 }
 
-/** The argmax class of every evaluation row ([rows * width]): classification and tagging. */
-async function argmaxPredictions(o: FinetuneCommonOptions, t: Trained, task: FinetuneTask, numLabels: number): Promise<Int32Array> {
-  const { maxLen } = o;
-  const { ev, head } = t;
-  const fwd = await Forward.compile(o.backend, (g) => ({ logits: t.model.forward(new Ctx(g), taskInputs(g, head, 'batch', maxLen)) }), t.store, task);
-  const pred = new Int32Array(ev.rows * ev.width);
-  const n = numLabels;
-  for (let i = 0; i < ev.rows; i += 32) {
-    const rows = Array.from({ length: Math.min(32, ev.rows - i) }, (_, k) => i + k);
-    const logits = (await fwd.run(batchOf(ev, rows, maxLen, head.tokenTypes), ['logits'])).logits.data as Float32Array;
-    for (let k = 0; k < rows.length * ev.width; k++) pred[i * ev.width + k] = argmax(logits.subarray(k * n, (k + 1) * n));
+/**
+ * Runs `fn` holding the run folder's lock; a new run refuses a folder that holds a run unless `overwrite` (as
+ * `pretrain train`), and `resume` with `overwrite` is an error.
+ */
+async function inRunFolder<T>(o: FinetuneCommonOptions, fn: () => Promise<T>): Promise<T> {
+  if (o.resume && o.overwrite) throw new Error('--resume continues the run in --out and --overwrite deletes it: give one of them');
+  await mkdir(o.out, { recursive: true });
+  const lock = lockRunFolder(o.out);
+  try {
+    if (!o.resume) claimForNewRun(o.out, o.overwrite === true, [path.resolve(o.base.tokenizerDir)]);
+    return await fn();
+  } finally {
+    lock.release();
   }
-  return pred;
+}
+
+/** The argmax class of every evaluation row ([rows * width]): classification and tagging. */
+function argmaxScorer(o: FinetuneCommonOptions, task: FinetuneTask, numLabels: number, c: ScoreContext): () => Promise<Int32Array> {
+  const { maxLen } = o;
+  const { ev, head } = c;
+  let fwd: Forward | undefined;
+  const batches = evalRowBatches(ev, maxLen, head.tokenTypes);
+  return async () => {
+    fwd ??= await Forward.compile(o.backend, (g) => ({ logits: c.model.forward(new Ctx(g), taskInputs(g, head, 'batch', maxLen)) }), c.store, task);
+    const pred = new Int32Array(ev.rows * ev.width);
+    let at = 0;
+    for (const b of batches) {
+      const logits = (await fwd.run(b, ['logits'])).logits.data as Float32Array;
+      const n = logits.length / numLabels;
+      for (let k = 0; k < n; k++) pred[at + k] = argmax(logits.subarray(k * numLabels, (k + 1) * numLabels));
+      at += n;
+    }
+    return pred;
+  };
 }
 
 function argmax(xs: ArrayLike<number>): number {
@@ -449,38 +624,85 @@ export function classifierFor(info: CausalLMInfo, numLabels: number): DecoderCla
   return new DecoderClassifier(info.model, info.hiddenSize, numLabels);
 }
 
+/** Label-id predictions against the truth, with the report's numbers: argmax tasks (classify, tag). */
+interface LabelScores extends Scores {
+  truth: number[];
+  pred: number[];
+}
+
+/** Accuracy and macro-F1 over the pairs whose truth is not IGNORE_INDEX (tagging's continuation pieces). */
+function labelScores(truth: ArrayLike<number>, pred: ArrayLike<number>): LabelScores {
+  const t: number[] = [];
+  const p: number[] = [];
+  for (let i = 0; i < truth.length; i++) {
+    if (truth[i] === IGNORE_INDEX) continue;
+    t.push(truth[i]!);
+    p.push(pred[i]!);
+  }
+  return { truth: t, pred: p, metrics: { accuracy: accuracy(t, p), macro_f1: macroF1(t, p) } };
+}
+
+/** The per-class and confusion-matrix fields of a result, over all labels. */
+function labelReport(s: LabelScores, labels: string[]): Pick<FinetuneResult, 'perClass' | 'confusion'> {
+  const ids = labels.map((_, i) => i);
+  return {
+    perClass: perClassScores(s.truth, s.pred, ids).map((c) => ({ label: labels[c.label]!, precision: c.precision, recall: c.recall, f1: c.f1, support: c.support })),
+    confusion: confusionMatrix(s.truth, s.pred, ids).matrix,
+  };
+}
+
 /**
  * Sequence classification: a decoder classifies its last token (the text then EOS), an encoder its pooled [CLS]
  * state; which one the checkpoint's model_type decides (its registry entry's 'classify' head).
  */
 export async function finetuneClassifier(o: FinetuneOptions): Promise<FinetuneResult> {
   const { data } = o;
-  const r = await trainTask(o, 'classify', data.labels, data.train.length, async (head, pad) => ({
-    train: await encodeClassification(o.base.tokenizer, o.base.hf, head, data.train, data.labels, o.maxLen, pad),
-    ev: await encodeClassification(o.base.tokenizer, o.base.hf, head, data.eval, data.labels, o.maxLen, pad),
-  }), o.auxLm);
-  const truth = Array.from(r.ev.y);
-  const pred = Array.from(await argmaxPredictions(o, r, 'classify', data.labels.length));
+  checkHeldOut(data.train.map(exampleKey), data.eval.map(exampleKey), 'evaluation', 'example');
+  return inRunFolder(o, async () => {
+    const r = await trainTask(o, 'classify', data.labels, data.train.length, async (head, pad) => ({
+      train: await encodeClassification(o.base.tokenizer, o.base.hf, head, data.train, data.labels, o.maxLen, pad),
+      ev: await encodeClassification(o.base.tokenizer, o.base.hf, head, data.eval, data.labels, o.maxLen, pad),
+    }), (c) => {
+      const predict = argmaxScorer(o, 'classify', data.labels.length, c);
+      return async () => labelScores(c.ev.y, await predict());
+    }, 'accuracy', o.auxLm);
+    const result: FinetuneResult = {
+      accuracy: r.scores.metrics.accuracy!, macroF1: r.scores.metrics.macro_f1!, trainExamples: data.train.length, evalExamples: data.eval.length,
+      ...labelReport(r.scores, data.labels), ...common(r),
+    };
+    await writeLabelReport(o.out, { task: 'classify', labels: data.labels, ...result, perClass: result.perClass!, confusion: result.confusion! });
+    return result;
+  });
+}
+
+/** The fields every task's result takes from training. */
+function common(r: Trained<Scores>): Pick<FinetuneResult, 'primaryMetric' | 'curve' | 'best' | 'steps' | 'plannedSteps' | 'stoppedBy' | 'dir' | 'losses' | 'architecture'> {
   return {
-    accuracy: accuracy(truth, pred), macroF1: macroF1(truth, pred), trainExamples: data.train.length, evalExamples: data.eval.length,
-    steps: r.steps, plannedSteps: r.plannedSteps, stoppedBy: r.stoppedBy, dir: r.dir, losses: r.losses, architecture: r.architecture,
+    primaryMetric: r.primaryMetric, curve: r.curve, ...(r.best ? { best: r.best } : {}), steps: r.steps, plannedSteps: r.plannedSteps,
+    stoppedBy: r.stoppedBy, dir: r.dir, losses: r.losses, architecture: r.architecture,
   };
 }
 
 /** Token classification (part-of-speech tagging, NER): the first piece of each word predicts its tag. */
 export async function finetuneTagger(o: TagFinetuneOptions): Promise<FinetuneResult> {
   const { data } = o;
-  const r = await trainTask(o, 'tag', data.labels, data.train.length, async (_head, pad) => ({
-    train: await encodeTagging(o.base.tokenizer, data.train, data.labels, o.maxLen, pad),
-    ev: await encodeTagging(o.base.tokenizer, data.eval, data.labels, o.maxLen, pad),
-  }));
-  const s = tokenClassificationScores(r.ev.y, await argmaxPredictions(o, r, 'tag', data.labels.length));
-  return {
-    accuracy: s.accuracy, macroF1: s.macroF1, trainExamples: data.train.length, evalExamples: data.eval.length, evalWords: s.count,
-    steps: r.steps, plannedSteps: r.plannedSteps, stoppedBy: r.stoppedBy, dir: r.dir, losses: r.losses, architecture: r.architecture,
-  };
+  checkHeldOut(data.train.map((x) => JSON.stringify(x.tokens)), data.eval.map((x) => JSON.stringify(x.tokens)), 'evaluation', 'sentence');
+  return inRunFolder(o, async () => {
+    const r = await trainTask(o, 'tag', data.labels, data.train.length, async (_head, pad) => ({
+      train: await encodeTagging(o.base.tokenizer, data.train, data.labels, o.maxLen, pad),
+      ev: await encodeTagging(o.base.tokenizer, data.eval, data.labels, o.maxLen, pad),
+    }), (c) => {
+      const predict = argmaxScorer(o, 'tag', data.labels.length, c);
+      return async () => labelScores(c.ev.y, await predict());
+    }, 'accuracy');
+    const result: FinetuneResult = {
+      accuracy: r.scores.metrics.accuracy!, macroF1: r.scores.metrics.macro_f1!, trainExamples: data.train.length, evalExamples: data.eval.length,
+      evalWords: r.scores.truth.length, ...labelReport(r.scores, data.labels), ...common(r),
+    };
+    await writeLabelReport(o.out, { task: 'tag', labels: data.labels, ...result, perClass: result.perClass!, confusion: result.confusion! });
+    return result;
+  });
 }
-
 async function encodeText2Text(tok: Tokenizer, hf: HfConfig, xs: Text2TextExample[], maxLen: number, targetLen: number, pad: number): Promise<Encoded> {
   const eos = eosId(tok, hf);
   const inputs = (await tok.encodeIdsBatch(xs.map((x) => x.input))).map((e) => [...e.slice(0, maxLen - 1), eos]);
@@ -508,51 +730,67 @@ async function generateTexts(gen: Seq2SeqGenerator, tok: Tokenizer, hf: HfConfig
 
 const normalise = (s: string): string => s.trim().replace(/\s+/g, ' ');
 
+
+/** Text2text scores of greedy generations: exact match and, for label words, accuracy, macro-F1, valid labels. */
+interface GenerationScores extends Scores {
+  outputs: string[];
+}
+
+function generationScores(outputs: string[], targetsRaw: string[], labels?: string[]): GenerationScores {
+  const targets = targetsRaw.map(normalise);
+  const metrics: Record<string, number> = { exact_match: outputs.filter((p, i) => normalise(p) === targets[i]).length / Math.max(1, outputs.length) };
+  if (labels) {
+    const index = new Map(labels.map((l, i) => [normalise(l), i]));
+    const truth = targets.map((t) => index.get(t) ?? -1);
+    const pred = outputs.map((p) => index.get(normalise(p)) ?? -1);
+    metrics.accuracy = accuracy(truth, pred);
+    // sklearn's label set (the labels in the truth or the predictions), less the "no label" of -1.
+    metrics.macro_f1 = macroF1(truth, pred, [...new Set([...truth, ...pred])].filter((l) => l >= 0).sort((a, b) => a - b));
+    metrics.valid_labels = pred.filter((p) => p >= 0).length / Math.max(1, pred.length);
+  }
+  return { metrics, outputs };
+}
+
 /**
  * Text-to-text fine-tuning (T5): the same Trainer loop as classification and tagging, over (input + EOS, target +
- * EOS) pairs; then greedy generation on the held-out inputs, scored by exact match and, for classification data,
- * accuracy and macro-F1 over the label words (a generation that is no label counts wrong).
+ * EOS) pairs; evaluated by greedy generation on the held-out inputs, scored by exact match and, for classification
+ * data, accuracy and macro-F1 over the label words (a generation that is no label counts wrong).
  */
 export async function finetuneText2Text(o: Text2TextFinetuneOptions): Promise<FinetuneResult> {
   const { data } = o;
   const tok = o.base.tokenizer;
+  checkHeldOut(data.train.map((x) => x.input), data.eval.map((x) => x.input), 'evaluation', 'input');
   // The target length: the longest training or evaluation target (+ EOS), at most maxTargetLen.
   const longest = Math.max(...(await tok.encodeIdsBatch([...data.train, ...data.eval].map((x) => x.target))).map((e) => e.length + 1));
   const targetLen = Math.max(2, Math.min(o.maxTargetLen, longest));
-  const r = await trainTask(o, 'text2text', [], data.train.length, async (head, pad) => {
-    if (head.framing !== 'seq2seq') throw new Error(`--task text2text needs an encoder-decoder; ${o.base.hf.model_type} frames texts as ${head.framing}`);
+  return inRunFolder(o, async () => {
+    const r = await trainTask(o, 'text2text', [], data.train.length, async (head, pad) => {
+      if (head.framing !== 'seq2seq') throw new Error(`--task text2text needs an encoder-decoder; ${o.base.hf.model_type} frames texts as ${head.framing}`);
+      return {
+        train: await encodeText2Text(tok, o.base.hf, data.train, o.maxLen, targetLen, pad),
+        ev: await encodeText2Text(tok, o.base.hf, data.eval, o.maxLen, targetLen, pad),
+      };
+    }, (c) => {
+      if (!c.model.seq2seq) throw new Error(`${c.head.architecture}: the text2text head has no generator`);
+      const seq2seq = c.model.seq2seq;
+      let gen: Seq2SeqGenerator | undefined;
+      const inputs = Array.from({ length: c.ev.rows }, (_, i) => {
+        const len = c.ev.mask.subarray(i * o.maxLen, (i + 1) * o.maxLen).reduce((a, b) => a + b, 0);
+        return Array.from(c.ev.ids.subarray(i * o.maxLen, i * o.maxLen + len));
+      });
+      return async () => {
+        gen ??= await Seq2SeqGenerator.create(o.backend, seq2seq, c.store);
+        return generationScores(await generateTexts(gen, tok, o.base.hf, inputs, targetLen, c.pad), data.eval.map((x) => x.target), data.labels);
+      };
+    }, data.labels ? 'accuracy' : 'exact_match');
+    const m = r.scores.metrics;
     return {
-      train: await encodeText2Text(tok, o.base.hf, data.train, o.maxLen, targetLen, pad),
-      ev: await encodeText2Text(tok, o.base.hf, data.eval, o.maxLen, targetLen, pad),
+      accuracy: m.accuracy ?? m.exact_match!, macroF1: m.macro_f1 ?? NaN, exactMatch: m.exact_match, validLabels: m.valid_labels,
+      trainExamples: data.train.length, evalExamples: data.eval.length,
+      samples: data.eval.slice(0, 5).map((x, i) => ({ input: x.input, target: x.target, output: r.scores.outputs[i]! })),
+      ...common(r),
     };
   });
-  if (!r.model.seq2seq) throw new Error(`${r.architecture}: the text2text head has no generator`);
-  const gen = await Seq2SeqGenerator.create(o.backend, r.model.seq2seq, r.store);
-  const inputs = Array.from({ length: r.ev.rows }, (_, i) => {
-    const row = r.ev.mask.subarray(i * o.maxLen, (i + 1) * o.maxLen);
-    const len = row.reduce((a, b) => a + b, 0);
-    return Array.from(r.ev.ids.subarray(i * o.maxLen, i * o.maxLen + len));
-  });
-  const outputs = await generateTexts(gen, tok, o.base.hf, inputs, targetLen, r.pad);
-  const targets = data.eval.map((x) => normalise(x.target));
-  const exact = outputs.filter((p, i) => normalise(p) === targets[i]).length / Math.max(1, outputs.length);
-  let acc = exact;
-  let f1 = NaN;
-  let validLabels: number | undefined;
-  if (data.labels) {
-    const index = new Map(data.labels.map((l, i) => [normalise(l), i]));
-    const truth = targets.map((t) => index.get(t) ?? -1);
-    const pred = outputs.map((p) => index.get(normalise(p)) ?? -1);
-    acc = accuracy(truth, pred);
-    // sklearn's label set (the labels in the truth or the predictions), less the "no label" of -1.
-    f1 = macroF1(truth, pred, [...new Set([...truth, ...pred])].filter((l) => l >= 0).sort((a, b) => a - b));
-    validLabels = pred.filter((p) => p >= 0).length / Math.max(1, pred.length);
-  }
-  return {
-    accuracy: acc, macroF1: f1, exactMatch: exact, validLabels, trainExamples: data.train.length, evalExamples: data.eval.length,
-    samples: data.eval.slice(0, 5).map((x, i) => ({ input: x.input, target: x.target, output: outputs[i]! })),
-    steps: r.steps, plannedSteps: r.plannedSteps, stoppedBy: r.stoppedBy, dir: r.dir, losses: r.losses, architecture: r.architecture,
-  };
 }
 
 /** A fine-tuned checkpoint ready to label texts (classify), words (tag), or write a target text (text2text). */

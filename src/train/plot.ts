@@ -485,3 +485,57 @@ export function scoreChartSvg(series: readonly ScoreSeries[], opts: ScoreChartOp
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
+
+/** Eval metrics over steps from log.jsonl records (kind "eval"): one line per metric, e.g. accuracy and macro_f1. */
+export function metricCurvesSvg(records: readonly { kind: string; step: number; [k: string]: unknown }[], names: readonly string[], opts: LossCurveOptions = {}): string {
+  const runs: LossRun[] = names.map((name) => ({
+    name,
+    train: [],
+    eval: records.filter((r) => r.kind === 'eval' && typeof r[name] === 'number').map((r) => ({ step: r.step, loss: r[name] as number })),
+  }));
+  return lossCurvesSvg(runs, { yLabel: 'score', title: 'eval metrics', smoothing: 0, ...opts });
+}
+
+/**
+ * A confusion matrix as a heat map: rows are true labels, columns predicted ones; each cell shows its count and is
+ * shaded by its share of the row (the recall of the diagonal), so rare and frequent labels read alike.
+ */
+export function confusionMatrixSvg(matrix: readonly (readonly number[])[], labels: readonly string[], opts: { title?: string } = {}): string {
+  const n = labels.length;
+  if (matrix.length !== n || matrix.some((r) => r.length !== n)) throw new Error(`confusionMatrixSvg: a ${n}x${n} matrix is expected for ${n} labels`);
+  const cell = Math.max(24, Math.min(56, Math.floor(640 / Math.max(1, n))));
+  const longest = Math.max(1, ...labels.map((l) => l.length));
+  const labelW = Math.min(160, 12 + longest * 7);
+  const m = { top: 56 + labelW, left: 40 + labelW, right: 24, bottom: 24 };
+  const W = m.left + n * cell + m.right;
+  const H = m.top + n * cell + m.bottom;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT}>`);
+  parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
+  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="600" fill="#222">${escapeXml(opts.title ?? 'confusion matrix')}</text>`);
+  parts.push(`<text x="${m.left + (n * cell) / 2}" y="46" text-anchor="middle" font-size="13" fill="#333">predicted label</text>`);
+  parts.push(`<text transform="translate(16 ${m.top + (n * cell) / 2}) rotate(-90)" text-anchor="middle" font-size="13" fill="#333">true label</text>`);
+  const fontSize = Math.max(9, Math.min(13, Math.floor(cell / 3)));
+  for (let i = 0; i < n; i++) {
+    const rowTotal = matrix[i]!.reduce((a, b) => a + b, 0);
+    const y = m.top + i * cell;
+    parts.push(`<text x="${m.left - 6}" y="${y + cell / 2 + 4}" text-anchor="end" font-size="12" fill="#333">${escapeXml(labels[i]!)}</text>`);
+    for (let j = 0; j < n; j++) {
+      const v = matrix[i]![j]!;
+      const share = rowTotal ? v / rowTotal : 0;
+      const x = m.left + j * cell;
+      // White to blue by the row share; the diagonal in blue, errors in orange.
+      const [r, g, b] = i === j ? [31, 119, 180] : [217, 95, 2];
+      const mix = (c: number) => Math.round(255 - (255 - c) * share);
+      parts.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${mix(r)},${mix(g)},${mix(b)})" stroke="#dddddd"><title>true ${escapeXml(labels[i]!)}, predicted ${escapeXml(labels[j]!)}: ${v}</title></rect>`);
+      if (v > 0) parts.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + fontSize / 3}" text-anchor="middle" font-size="${fontSize}" fill="${share > 0.55 ? '#ffffff' : '#222222'}">${v}</text>`);
+    }
+  }
+  for (let j = 0; j < n; j++) {
+    const x = m.left + j * cell + cell / 2;
+    parts.push(`<text transform="translate(${x + 4} ${m.top - 6}) rotate(-60)" text-anchor="start" font-size="12" fill="#333">${escapeXml(labels[j]!)}</text>`);
+  }
+  parts.push(`<rect x="${m.left}" y="${m.top}" width="${n * cell}" height="${n * cell}" fill="none" stroke="#888"/>`);
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}

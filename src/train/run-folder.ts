@@ -20,6 +20,8 @@ const CHECKPOINT_RE = /^checkpoint-\d+$/;
 const RUN_FILES = [
   'log.jsonl', 'train_config.json', 'loss.svg', 'tokenizer', 'onnx', 'config.json', 'model.safetensors', 'generation_config.json',
   'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.sha256',
+  // fine-tuning: the metric curve and the per-class report
+  'metrics.svg', 'classification_report.json', 'report.md', 'confusion_matrix.svg',
 ];
 
 function entries(dir: string): string[] {

@@ -24,7 +24,7 @@ const tokenizer = saveTokenizer(tokDir, trainTokenizer('wordpiece', brownSlice(3
 const bert = getModel('bert');
 const hf = bert.newConfig({ layers: 2, hidden: 32, heads: 2, positions: 64, dropout: 0 }, tokenizer);
 const common = {
-  backend: nodeBackend, base: { hf, tokenizer, tokenizerDir: tokDir }, scratch: true, batchSize: 16, warmupFraction: 0.1,
+  backend: nodeBackend, base: { hf, tokenizer, tokenizerDir: tokDir }, scratch: true, batchSize: 16, warmupRatio: 0.1,
   weightDecay: 0, gradClip: 1, dropout: 0, seed: 1, progress: false,
 };
 
@@ -109,10 +109,12 @@ test('a decoder offers classify only; the error names --task and the supported t
 });
 
 test('a tiny RoBERTa (byte-level BPE) fine-tunes as a tagger through its registry head', async () => {
-  const sents = Array.from({ length: 80 }, (_, i) => ({
-    tokens: ['The', ['cat', 'dog', 'house'][i % 3]!, ['sat', 'ran'][i % 2]!, 'quickly', '.'],
-    tags: ['DET', 'NOUN', 'VERB', 'ADV', '.'],
-  }));
+  // Every noun x verb x adverb; the sentences with "house ... slowly" are held out (evaluation must not overlap training).
+  const combos = ['cat', 'dog', 'house'].flatMap((n) => ['sat', 'ran'].flatMap((v) => ['quickly', 'slowly'].map((a) => ['The', n, v, a, '.'])));
+  const seen = combos.filter((c) => !(c[1] === 'house' && c[3] === 'slowly'));
+  const unseen = combos.filter((c) => c[1] === 'house' && c[3] === 'slowly');
+  const tagged = (tokens: string[]) => ({ tokens, tags: ['DET', 'NOUN', 'VERB', 'ADV', '.'] });
+  const sents = [...Array.from({ length: 70 }, (_, i) => tagged(seen[i % seen.length]!)), ...Array.from({ length: 10 }, (_, i) => tagged(unseen[i % unseen.length]!))];
   const bpeDir = path.join(dir, 'bpe');
   const tok = saveTokenizer(bpeDir, trainTokenizer('bpe', sents.map((s) => s.tokens.join(' ')), { vocabSize: 300 }));
   const rhf = getModel('roberta').newConfig({ layers: 1, hidden: 32, heads: 2, positions: 32, dropout: 0 }, tok);

@@ -66,12 +66,12 @@ test('fine-tuning learns a separable task from JSONL and saves a classifier chec
   assert.equal(limitPerLabel(data.train, 5, 0).length, 10);
   const few = await finetuneClassifier({
     backend: nodeBackend, base: { hf, tokenizer, tokenizerDir: tokDir }, scratch: true, data: { ...data, train: limitPerLabel(data.train, 2, 0) },
-    out: path.join(dir, 'few'), maxLen: 16, batchSize: 16, epochs: 1, lr: 1e-3, warmupFraction: 0, weightDecay: 0, gradClip: 1, auxLm: 0, dropout: 0, seed: 1, progress: false,
+    out: path.join(dir, 'few'), maxLen: 16, batchSize: 16, epochs: 1, lr: 1e-3, warmupRatio: 0, weightDecay: 0, gradClip: 1, auxLm: 0, dropout: 0, seed: 1, progress: false,
   });
   assert.equal(few.trainExamples, 4, 'fewer examples than a batch still train');
   const r = await finetuneClassifier({
     backend: nodeBackend, base: { hf, tokenizer, tokenizerDir: tokDir }, scratch: true, data, out: path.join(dir, 'run'),
-    maxLen: 16, batchSize: 16, epochs: 8, lr: 3e-3, warmupFraction: 0.1, weightDecay: 0, gradClip: 1, auxLm: 0.5, dropout: 0, seed: 1, progress: false,
+    maxLen: 16, batchSize: 16, epochs: 8, lr: 3e-3, warmupRatio: 0.1, weightDecay: 0, gradClip: 1, auxLm: 0.5, dropout: 0, seed: 1, progress: false,
   });
   assert.ok(r.accuracy >= 0.9, `accuracy ${r.accuracy}`);
   assert.ok(r.macroF1 >= 0.9);
