@@ -446,8 +446,10 @@ export function scoreChartSvg(series: readonly ScoreSeries[], opts: ScoreChartOp
       x0 -= 1;
       x1 += 1;
     }
+    // Steps start at 0; room on the right keeps the last point's error bar off the frame.
+    if (x0 >= 0) x0 = 0;
+    x1 += (x1 - x0) * 0.04;
     xTicks = niceTicks(x0, x1, Math.max(3, Math.round(pw / 110)));
-    x0 = Math.min(x0, xTicks[0]!);
     sx = linearScale(x0, x1, m.left, m.left + pw);
   }
   drawAxes(parts, {
