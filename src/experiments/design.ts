@@ -82,8 +82,8 @@ const FULL: ExperimentSettings = {
   seeds: [0, 1, 2, 3, 4],
   objectives: true,
   model: { layers: 4, hidden: 128, heads: 4, seqLen: 128, vocabSize: 4096 },
-  pretrain: { steps: 3000, batchSize: 16, lr: 2e-3, evalBatches: 8 },
-  finetune: { epochs: 3, minSteps: 60, maxSteps: 1500, batchSize: 16, lr: 5e-4, maxLen: 64, evaluations: 8, maxEval: 600 },
+  pretrain: { steps: 2400, batchSize: 16, lr: 2e-3, evalBatches: 8 },
+  finetune: { epochs: 3, minSteps: 60, maxSteps: 600, batchSize: 16, lr: 5e-4, maxLen: 64, evaluations: 6, maxEval: 600 },
   leftOut: [],
 };
 
@@ -95,15 +95,15 @@ const QUICK: ExperimentSettings = {
   fractions: [0.01, 0.1],
   seeds: [0, 1, 2],
   objectives: false,
-  model: { layers: 2, hidden: 64, heads: 4, seqLen: 64, vocabSize: 1024 },
-  pretrain: { steps: 500, batchSize: 16, lr: 3e-3, evalBatches: 4 },
-  finetune: { epochs: 2, minSteps: 30, maxSteps: 60, batchSize: 16, lr: 1e-3, maxLen: 64, evaluations: 3, maxEval: 120 },
+  model: { layers: 2, hidden: 128, heads: 4, seqLen: 64, vocabSize: 2048 },
+  pretrain: { steps: 1000, batchSize: 16, lr: 2e-3, evalBatches: 4 },
+  finetune: { epochs: 3, minSteps: 60, maxSteps: 90, batchSize: 16, lr: 1e-3, maxLen: 64, evaluations: 3, maxEval: 120 },
   leftOut: [
     'tasks brown-genre, brown-pos and brown-qa (only brown-category: 4 classes)',
     'the 100% label fraction (fractions 1% and 10%)',
     'seeds beyond 3',
     'the objective comparisons (MLM+NSP, whole-word, span masking, prefix LM)',
-    'size: 2 layers, hidden 64, vocabulary 1024, 500 pretraining steps and at most 60 fine-tuning steps (full: 4 layers, hidden 128, vocabulary 4096, 3000 and 1500 steps)',
+    'size: 2 layers, hidden 128, vocabulary 2048, 1000 pretraining steps and at most 90 fine-tuning steps (full: 4 layers, hidden 128, vocabulary 4096, 2400 and 600 steps)',
   ],
 };
 

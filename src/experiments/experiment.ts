@@ -62,8 +62,13 @@ async function claimFolder(out: string, s: ExperimentSettings, overwrite: boolea
   const file = path.join(out, SETTINGS_FILE);
   const wanted = `${JSON.stringify(s, null, 2)}\n`;
   if (existsSync(file)) {
-    const had = await readFile(file, 'utf8');
-    if (had === wanted) return;
+    // What the experiment computes decides; the report's wording (leftOut) may change.
+    const identity = (x: ExperimentSettings) => JSON.stringify({ ...x, leftOut: [] });
+    const had = JSON.parse(await readFile(file, 'utf8')) as ExperimentSettings;
+    if (identity(had) === identity(s)) {
+      if (JSON.stringify(had) !== JSON.stringify(s)) await writeFileAtomic(file, wanted);
+      return;
+    }
     if (!overwrite)
       throw new Error(`--out ${out} holds an experiment with other settings (${file}): rerun it with its own settings to continue, or give --overwrite (deletes it), or choose another --out`);
     for (const n of OWNED) await rm(path.join(out, n), { recursive: true, force: true });

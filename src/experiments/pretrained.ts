@@ -43,6 +43,8 @@ export async function pretrainVariant(s: ExperimentSettings, v: Variant, out: st
   const done = path.join(dir, DONE_FILE);
   if (existsSync(done)) {
     const d = JSON.parse(await readFile(done, 'utf8')) as { finalDir: string; steps: number; evalLoss?: number; perplexity?: number };
+    // Saved relative to the pretraining folder, so the experiment folder may move.
+    d.finalDir = path.join(dir, d.finalDir);
     const ck = await loadCheckpoint(d.finalDir, { skipOptimizer: true });
     const cfg = pretrainConfig(s, v, dir, false);
     const store = storeOf(ck.config, v, ck.weights, d.finalDir);
@@ -55,7 +57,7 @@ export async function pretrainVariant(s: ExperimentSettings, v: Variant, out: st
   if (r.stoppedBy === 'interrupt') return undefined;
   if (r.stoppedBy !== 'done' || !r.finalDir) throw new Error(`pretraining ${v.id} stopped (${r.stoppedBy})`);
   const summary = { finalDir: r.finalDir, steps: r.step, evalLoss: r.lastEval?.loss, perplexity: r.lastEval?.perplexity };
-  await writeFileAtomic(done, `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFileAtomic(done, `${JSON.stringify({ ...summary, finalDir: path.relative(dir, r.finalDir) }, null, 2)}\n`);
   return { variant: v, cfg, base: { hf: r.hf, store: r.store, tokenizer: r.tokenizer, tokenizerDir: r.finalDir }, dir: r.finalDir, steps: r.step, evalLoss: summary.evalLoss, perplexity: summary.perplexity };
 }
 
