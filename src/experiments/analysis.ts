@@ -65,8 +65,19 @@ export interface ObjectiveRow {
   vsDefault?: Interval;
 }
 
+/** A finished pretraining: its held-out loss and perplexity (the objective's). */
+export interface PretrainingSummary {
+  variant: string;
+  family: Family;
+  objective: string;
+  steps: number;
+  evalLoss?: number;
+  perplexity?: number;
+}
+
 export interface Results {
   settings: ExperimentSettings;
+  pretraining: PretrainingSummary[];
   comparisons: Comparison[];
   claims: Claim[];
   objectives: ObjectiveRow[];
@@ -188,10 +199,10 @@ export function domainAdvice(d: DomainCheck): string | undefined {
   return `${d.task}'s text is far from ${d.variant}'s pretraining text (${why}): transfer may not help; pretrain on unlabelled text from the task's domain (--corpus)`;
 }
 
-export function analyze(s: ExperimentSettings, cells: CellRecord[], domain: DomainCheck[]): Results {
+export function analyze(s: ExperimentSettings, pretraining: PretrainingSummary[], cells: CellRecord[], domain: DomainCheck[]): Results {
   const cmps = comparisons(s, cells);
   return {
-    settings: s, comparisons: cmps, claims: claims(s, cmps, cells), objectives: s.objectives ? objectiveRows(s, cells) : [],
+    settings: s, pretraining, comparisons: cmps, claims: claims(s, cmps, cells), objectives: s.objectives ? objectiveRows(s, cells) : [],
     domain: domain.map((d) => ({ ...d, ...(d.far ? { advice: domainAdvice(d) } : {}) })), cells,
   };
 }

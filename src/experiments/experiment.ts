@@ -144,7 +144,10 @@ async function runLocked(o: ExperimentOptions, s: ExperimentSettings, log: (s: s
     bar?.finish();
   }
   const records = await Promise.all(cells.map(async (c) => stripTiming(JSON.parse(await readFile(cellFile(c.id), 'utf8')) as CellRecord & { seconds?: number })));
-  const results = analyze(s, records, domain);
+  const pretraining = [...pretrained.values()].map((p) => ({
+    variant: p.variant.id, family: p.variant.family, objective: p.variant.objective, steps: p.steps, evalLoss: p.evalLoss, perplexity: p.perplexity,
+  }));
+  const results = analyze(s, pretraining, records, domain);
   await writeReport(o.out, results);
   return { complete: true, ran, results };
 }

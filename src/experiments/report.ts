@@ -54,6 +54,11 @@ function reportBlocks(r: Results): Block[] {
   const notRun = s.tasks.filter((t) => !r.cells.some((c) => c.task === t));
   if (notRun.length) b.push({ kind: 'p', text: `Not run (not available in this build or for these families): ${notRun.join(', ')}.` });
 
+  b.push({
+    kind: 'table', head: ['pretrained model', 'objective', 'steps', 'held-out loss', 'held-out perplexity'],
+    rows: r.pretraining.map((p) => [p.variant, p.objective, String(p.steps), p.evalLoss?.toFixed(3) ?? 'n/a', p.perplexity?.toFixed(1) ?? 'n/a']),
+  });
+
   b.push({ kind: 'h', level: 2, text: "The paradigm's claims" });
   b.push({
     kind: 'p', text: 'Each claim is a paired difference per seed (same seed, same data subset) with a 95% Student t interval over seeds. ' +
