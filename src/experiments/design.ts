@@ -207,6 +207,8 @@ export function pretrainConfig(s: ExperimentSettings, v: Variant, out: string, r
     corpus: s.corpus, out, vocabSize: m.vocabSize, seqLen: m.seqLen, batchSize: s.pretrain.batchSize, gradAccum: 1,
     lr: s.pretrain.lr, minLrRatio: 0.1, warmup: Math.round(0.05 * steps), maxSteps: steps, decay: 'cosine', weightDecay: 0.01,
     beta1: 0.9, beta2: 0.98, eps: 1e-8, gradClip: 1, evalEvery: Math.max(1, Math.round(steps / 4)), evalBatches: s.pretrain.evalBatches,
-    saveEvery: Math.max(1, Math.round(steps / 4)), keepLast: 1, seed: 0, resume, overwrite: false,
+    saveEvery: Math.max(1, Math.round(steps / 4)), keepLast: 1, seed: 0, resume,
+    // The folder is the experiment's own: a pretraining stopped before its first checkpoint starts over.
+    overwrite: !resume,
   };
 }

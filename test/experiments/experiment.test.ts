@@ -1,9 +1,9 @@
 // `pretrain experiment` end to end at toy size: pretraining, the cell grid, results.json, report.md and a
-// self-contained report.html; an interrupted experiment continues without redoing finished cells and ends with
-// the results of an uninterrupted run; a folder holding other settings is refused.
+// self-contained report.html; an interrupted experiment (in a pretraining, then between cells) continues without
+// redoing finished cells and ends with the results of an uninterrupted run; a folder holding other settings is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PRESETS, type ExperimentSettings } from '../../src/experiments/design.js';
@@ -41,8 +41,13 @@ test('the experiment runs end to end, and an interrupted one continues to the sa
   assert.match(html, /<svg[^>]*>/);
   assert.doesNotMatch(html, /src=|href=/, 'report.html loads nothing from outside');
 
-  // Interrupted after the third new cell, then continued.
+  // Interrupted in the first pretraining (after its first step, which is saved), then after the third new cell.
   const part = path.join(tmp, 'part');
+  const early = new AbortController();
+  early.abort();
+  const zeroth = await runExperiment({ settings, out: part, backend: nodeBackend, signal: early.signal, log: quiet });
+  assert.deepEqual([zeroth.complete, zeroth.ran], [false, 0]);
+  assert.ok(existsSync(path.join(part, 'pretrain', 'bert-mlm', 'checkpoint-1')), 'the interrupted pretraining saved a checkpoint');
   const stop = new AbortController();
   let cells = 0;
   const first = await runExperiment({ settings, out: part, backend: nodeBackend, signal: stop.signal, log: (s) => { if (s.includes('__seed') && ++cells === 3) stop.abort(); } });
