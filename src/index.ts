@@ -26,4 +26,5 @@ export { squadScores, squadF1, squadExactMatch, squadNormalize } from './train/m
 export { Generator, textStreamer } from './generate/generate.js';
 export { exportDecoderOnnx } from './generate/decoder-graph.js';
 export { saveCheckpoint, loadCheckpoint } from './io/checkpoint.js';
-export { runParadigm } from './experiments/paradigm.js';
+export { runExperiment, type ExperimentOptions, type ExperimentOutcome } from './experiments/experiment.js';
+export { PRESETS, type ExperimentSettings } from './experiments/design.js';

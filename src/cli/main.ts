@@ -16,8 +16,8 @@ import { registerFinetuneCommands } from './finetune.js';
 import { registerGenerateCommand } from './generate.js';
 import { registerFillMaskCommand } from './fill-mask.js';
 import { registerServeCommand } from './serve.js';
+import { registerExperimentCommand } from './experiment.js';
 import { previewCommand } from './preview.js';
-import { paradigmDefaults, runParadigm } from '../experiments/paradigm.js';
 import { checkOutputDir } from '../io/outdir.js';
 import { fail, packageVersion } from './fail.js';
 
@@ -107,39 +107,6 @@ program
   .action((o: EvalFlags) => evalCommand(o).catch(fail));
 
 program
-  .command('demo')
-  .description('the main job: pretrain a small GPT-2 on the Brown corpus, sample from it, then fine-tune genre classification with few labels from the pretrained model and from scratch, side by side')
-  .option('--out <dir>', 'run folder', paradigmDefaults.out)
-  .option('--pretrain-steps <n>', 'pretraining steps', String(paradigmDefaults.pretrainSteps))
-  .option('--layers <n>', 'layers', String(paradigmDefaults.layers))
-  .option('--hidden <n>', 'hidden size', String(paradigmDefaults.hidden))
-  .option('--heads <n>', 'attention heads', String(paradigmDefaults.heads))
-  .option('--vocab-size <n>', 'tokenizer vocabulary', String(paradigmDefaults.vocabSize))
-  .option('--per-label <list>', 'comma-separated label budgets for the 15-genre task (training examples per genre)', paradigmDefaults.perLabel.join(','))
-  .option('--per-label-category <list>', 'comma-separated label budgets for the 4-category task', paradigmDefaults.perLabelCategory.join(','))
-  .option('--seed <n>', 'seed', String(paradigmDefaults.seed))
-  .option('--resume', 'continue an interrupted pretraining in --out', false)
-  .option('--overwrite', 'start the pretraining over, deleting the one in --out', false)
-  .action(async (f: Record<string, string | boolean>) => {
-    try {
-      const n = (k: string) => intArg(flagName(k), String(f[k]));
-      const list = (k: string) => {
-        const xs = String(f[k]).split(',').map((x) => Number(x.trim()));
-        if (xs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must list positive integers, got "${f[k]}"`);
-        return xs;
-      };
-      checkOutputDir('--out', String(f.out));
-      await runParadigm({
-        ...paradigmDefaults, out: String(f.out), pretrainSteps: n('pretrainSteps'), layers: n('layers'), hidden: n('hidden'),
-        heads: n('heads'), vocabSize: n('vocabSize'), perLabel: list('perLabel'), perLabelCategory: list('perLabelCategory'),
-        seed: Number(f.seed), resume: f.resume === true, overwrite: f.overwrite === true,
-      }, nodeBackend);
-    } catch (e) {
-      fail(e);
-    }
-  });
-
-program
   .command('preview')
   .description('show what a pretraining objective does to real examples: masked, replaced and kept tokens, spans, segments A/B and the NSP label; T5 inputs with sentinels and targets; the prefix-LM split point')
   .option('--arch <arch>', `model architecture (${CONFIG_FIELDS.arch.choices!.join(', ')})`, 'bert')
@@ -171,6 +138,7 @@ registerGenerateCommand(program, fail);
 registerFillMaskCommand(program, fail);
 registerServeCommand(program, fail);
 registerFinetuneCommands(program, fail);
+registerExperimentCommand(program, fail);
 registerTokenizerCommands(program);
 registerDataCommands(program);
 

@@ -164,6 +164,78 @@ function clean(points: readonly LossPoint[] | undefined, logY: boolean): LossPoi
     .sort((a, b) => a.step - b.step);
 }
 
+/** The opening of a plot: the svg element, white background, title; margins leave room for ticks and labels. */
+function startSvg(W: number, H: number, title: string): { m: Frame['m']; pw: number; ph: number; parts: string[] } {
+  const m = { top: 48, right: 24, bottom: 56, left: 72 };
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT}>`,
+    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+    `<text x="${W / 2}" y="28" text-anchor="middle" font-size="17" font-weight="600" fill="#222">${escapeXml(title)}</text>`,
+  ];
+  return { m, pw: W - m.left - m.right, ph: H - m.top - m.bottom, parts };
+}
+
+interface Frame {
+  W: number;
+  H: number;
+  m: { top: number; right: number; bottom: number; left: number };
+  pw: number;
+  ph: number;
+  xTicks: number[];
+  yTicks: number[];
+  sx: Scale;
+  sy: Scale;
+  xLabel: string;
+  yLabel: string;
+  /** x tick labels; default formatTick. */
+  formatX?: (v: number) => string;
+}
+
+/** Grid lines, ticks, tick labels, axis lines and axis labels. */
+function drawAxes(parts: string[], f: Frame): void {
+  const { H, m, pw, ph, xTicks, yTicks, sx, sy } = f;
+  parts.push('<g stroke="#e6e6e6" stroke-width="1">');
+  for (const t of yTicks) parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${fmt(sy(t))}" y2="${fmt(sy(t))}"/>`);
+  for (const t of xTicks) parts.push(`<line x1="${fmt(sx(t))}" x2="${fmt(sx(t))}" y1="${m.top}" y2="${m.top + ph}"/>`);
+  parts.push('</g>');
+  parts.push('<g font-size="12" fill="#444">');
+  for (const t of yTicks) parts.push(`<text x="${m.left - 8}" y="${fmt(sy(t) + 4)}" text-anchor="end">${formatTick(t)}</text>`);
+  for (const t of xTicks) parts.push(`<text x="${fmt(sx(t))}" y="${m.top + ph + 18}" text-anchor="middle">${(f.formatX ?? formatTick)(t)}</text>`);
+  parts.push('</g>');
+  parts.push(`<g stroke="#555" stroke-width="1">`);
+  for (const t of yTicks) parts.push(`<line x1="${m.left - 4}" x2="${m.left}" y1="${fmt(sy(t))}" y2="${fmt(sy(t))}"/>`);
+  for (const t of xTicks) parts.push(`<line x1="${fmt(sx(t))}" x2="${fmt(sx(t))}" y1="${m.top + ph}" y2="${m.top + ph + 4}"/>`);
+  parts.push(`<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + ph}"/>`);
+  parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${m.top + ph}" y2="${m.top + ph}"/>`);
+  parts.push('</g>');
+  parts.push(`<text x="${m.left + pw / 2}" y="${H - 14}" text-anchor="middle" font-size="13" fill="#333">${escapeXml(f.xLabel)}</text>`);
+  parts.push(`<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13" fill="#333">${escapeXml(f.yLabel)}</text>`);
+}
+
+interface LegendEntry {
+  label: string;
+  draw: (x: number, y: number) => string;
+}
+
+/** A legend box whose top right corner is at (right, top). */
+function drawLegend(parts: string[], entries: readonly LegendEntry[], right: number, top: number): void {
+  if (!entries.length) return;
+  const lineH = 20;
+  const textW = Math.max(...entries.map((e) => e.label.length)) * 6.8;
+  const boxW = 22 + 8 + textW + 20;
+  const boxH = entries.length * lineH + 10;
+  const bx = right - boxW;
+  const by = top;
+  parts.push(`<g font-size="12" fill="#333">`);
+  parts.push(`<rect x="${fmt(bx)}" y="${by}" width="${fmt(boxW)}" height="${boxH}" rx="4" fill="#ffffff" fill-opacity="0.88" stroke="#cccccc"/>`);
+  entries.forEach((e, i) => {
+    const y = by + 15 + i * lineH;
+    parts.push(e.draw(Math.round(bx + 10), y));
+    parts.push(`<text x="${fmt(bx + 40)}" y="${y + 4}">${escapeXml(e.label)}</text>`);
+  });
+  parts.push('</g>');
+}
+
 /** One run: train loss (raw + smoothed) and eval loss. */
 export function lossCurveSvg(points: { train: readonly LossPoint[]; eval?: readonly LossPoint[] }, opts: LossCurveOptions = {}): string {
   const run: LossRun = { train: points.train };
@@ -194,14 +266,7 @@ export function lossCurvesSvg(runs: readonly LossRun[], opts: LossCurveOptions =
   const allX = data.flatMap((d) => [...d.train, ...d.evalPts].map((p) => p.step));
   const allY = data.flatMap((d) => [...d.train.map((p) => p.loss), ...d.evalPts.map((p) => p.loss)]);
 
-  // Layout: margins leave room for tick labels, axis labels, title.
-  const m = { top: 48, right: 24, bottom: 56, left: 72 };
-  const pw = W - m.left - m.right;
-  const ph = H - m.top - m.bottom;
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT}>`);
-  parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  parts.push(`<text x="${W / 2}" y="28" text-anchor="middle" font-size="17" font-weight="600" fill="#222">${escapeXml(title)}</text>`);
+  const { m, pw, ph, parts } = startSvg(W, H, title);
 
   if (!allX.length) {
     parts.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
@@ -247,24 +312,7 @@ export function lossCurvesSvg(runs: readonly LossRun[], opts: LossCurveOptions =
   }
   const sx = linearScale(x0, x1, m.left, m.left + pw);
 
-  // Grid and ticks.
-  parts.push('<g stroke="#e6e6e6" stroke-width="1">');
-  for (const t of yTicks) parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${fmt(sy(t))}" y2="${fmt(sy(t))}"/>`);
-  for (const t of xTicks) parts.push(`<line x1="${fmt(sx(t))}" x2="${fmt(sx(t))}" y1="${m.top}" y2="${m.top + ph}"/>`);
-  parts.push('</g>');
-  parts.push('<g font-size="12" fill="#444">');
-  for (const t of yTicks) parts.push(`<text x="${m.left - 8}" y="${fmt(sy(t) + 4)}" text-anchor="end">${formatTick(t)}</text>`);
-  for (const t of xTicks) parts.push(`<text x="${fmt(sx(t))}" y="${m.top + ph + 18}" text-anchor="middle">${formatTick(t)}</text>`);
-  parts.push('</g>');
-  parts.push(`<g stroke="#555" stroke-width="1">`);
-  for (const t of yTicks) parts.push(`<line x1="${m.left - 4}" x2="${m.left}" y1="${fmt(sy(t))}" y2="${fmt(sy(t))}"/>`);
-  for (const t of xTicks) parts.push(`<line x1="${fmt(sx(t))}" x2="${fmt(sx(t))}" y1="${m.top + ph}" y2="${m.top + ph + 4}"/>`);
-  parts.push(`<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + ph}"/>`);
-  parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${m.top + ph}" y2="${m.top + ph}"/>`);
-  parts.push('</g>');
-  parts.push(`<text x="${m.left + pw / 2}" y="${H - 14}" text-anchor="middle" font-size="13" fill="#333">${escapeXml(opts.xLabel ?? 'step')}</text>`);
-  const yLabel = (opts.yLabel ?? 'loss') + (logY ? ' (log scale)' : '');
-  parts.push(`<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13" fill="#333">${escapeXml(yLabel)}</text>`);
+  drawAxes(parts, { W, H, m, pw, ph, xTicks, yTicks, sx, sy, xLabel: opts.xLabel ?? 'step', yLabel: (opts.yLabel ?? 'loss') + (logY ? ' (log scale)' : '') });
 
   // Data, clipped to the plot area.
   parts.push(`<defs><clipPath id="plot-area-${W}x${H}"><rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}"/></clipPath></defs>`);
@@ -298,7 +346,7 @@ export function lossCurvesSvg(runs: readonly LossRun[], opts: LossCurveOptions =
   }
 
   // Legend, top right inside the plot.
-  const entries: { label: string; draw: (x: number, y: number) => string }[] = [];
+  const entries: LegendEntry[] = [];
   for (const d of data) {
     const prefix = d.name ? `${d.name}: ` : '';
     if (d.train.length) {
@@ -319,22 +367,7 @@ export function lossCurvesSvg(runs: readonly LossRun[], opts: LossCurveOptions =
       });
     }
   }
-  if (entries.length) {
-    const lineH = 20;
-    const textW = Math.max(...entries.map((e) => e.label.length)) * 6.8;
-    const boxW = 22 + 8 + textW + 20;
-    const boxH = entries.length * lineH + 10;
-    const bx = m.left + pw - boxW - 10;
-    const by = m.top + 10;
-    parts.push(`<g font-size="12" fill="#333">`);
-    parts.push(`<rect x="${fmt(bx)}" y="${by}" width="${fmt(boxW)}" height="${boxH}" rx="4" fill="#ffffff" fill-opacity="0.88" stroke="#cccccc"/>`);
-    entries.forEach((e, i) => {
-      const y = by + 15 + i * lineH;
-      parts.push(e.draw(Math.round(bx + 10), y));
-      parts.push(`<text x="${fmt(bx + 40)}" y="${y + 4}">${escapeXml(e.label)}</text>`);
-    });
-    parts.push('</g>');
-  }
+  drawLegend(parts, entries, m.left + pw - 10, m.top + 10);
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
@@ -349,6 +382,113 @@ export function lossPointsFromRecords(records: readonly { kind: string; step: nu
     else if (r.kind === 'eval') evalPts.push({ step: r.step, loss: r.loss });
   }
   return { train, eval: evalPts };
+}
+
+/** A point with an error bar (half-width `err`, e.g. one standard deviation). */
+export interface ScorePoint {
+  x: number;
+  y: number;
+  err?: number;
+}
+
+export interface ScoreSeries {
+  name: string;
+  points: readonly ScorePoint[];
+  color?: string;
+  /** Dashed line (e.g. "from scratch" beside a solid "pretrained"). */
+  dashed?: boolean;
+}
+
+export interface ScoreChartOptions {
+  title?: string;
+  width?: number;
+  height?: number;
+  /** Logarithmic x axis (label fractions). */
+  logX?: boolean;
+  xLabel?: string;
+  yLabel?: string;
+  /** Show x values as percentages (0.01 -> "1%"). */
+  xPercent?: boolean;
+  /** y range; default from the data (error bars included), starting at 0 for scores in [0, 1]. */
+  yRange?: [number, number];
+}
+
+/** Lines of points with error bars: a score against label fraction, or a metric against fine-tuning step. */
+export function scoreChartSvg(series: readonly ScoreSeries[], opts: ScoreChartOptions = {}): string {
+  const W = opts.width ?? 720;
+  const H = opts.height ?? 440;
+  const { m, pw, ph, parts } = startSvg(W, H, opts.title ?? '');
+  const logX = opts.logX ?? false;
+  const pts = series.flatMap((s) => s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!logX || p.x > 0)));
+  if (!pts.length) {
+    parts.push(`<text x="${m.left + pw / 2}" y="${m.top + ph / 2}" text-anchor="middle" font-size="14" fill="#777">no data</text>`, '</svg>');
+    return `${parts.join('\n')}\n`;
+  }
+  const err = (p: ScorePoint) => (Number.isFinite(p.err) ? p.err! : 0);
+  let [y0, y1] = opts.yRange ?? [Math.min(...pts.map((p) => p.y - err(p))), Math.max(...pts.map((p) => p.y + err(p)))];
+  if (!opts.yRange) {
+    if (y0 >= 0 && y1 <= 1) y0 = 0;
+    if (y1 === y0) y1 = y0 + 1;
+    y1 += (y1 - y0) * 0.05;
+  }
+  const yTicks = niceTicks(y0, y1, Math.max(3, Math.round(ph / 50)));
+  const sy = linearScale(y0, y1, m.top + ph, m.top);
+  let x0 = Math.min(...pts.map((p) => p.x));
+  let x1 = Math.max(...pts.map((p) => p.x));
+  let xTicks: number[];
+  let sx: Scale;
+  if (logX) {
+    // Half a decade of room either side, so the end points' error bars are not on the frame.
+    x0 /= 10 ** 0.25;
+    x1 *= 10 ** 0.25;
+    xTicks = logTicks(x0, x1);
+    const l = linearScale(Math.log10(x0), Math.log10(x1), m.left, m.left + pw);
+    sx = (v) => l(Math.log10(v));
+  } else {
+    if (x0 === x1) {
+      x0 -= 1;
+      x1 += 1;
+    }
+    // Steps start at 0; room on the right keeps the last point's error bar off the frame.
+    if (x0 >= 0) x0 = 0;
+    x1 += (x1 - x0) * 0.04;
+    xTicks = niceTicks(x0, x1, Math.max(3, Math.round(pw / 110)));
+    sx = linearScale(x0, x1, m.left, m.left + pw);
+  }
+  drawAxes(parts, {
+    W, H, m, pw, ph, xTicks, yTicks, sx, sy, xLabel: (opts.xLabel ?? '') + (logX ? ' (log scale)' : ''), yLabel: opts.yLabel ?? 'score',
+    formatX: opts.xPercent ? (t) => `${trim(100 * t)}%` : undefined,
+  });
+  const entries: LegendEntry[] = [];
+  series.forEach((s, k) => {
+    const color = s.color ?? PALETTE[k % PALETTE.length]!;
+    // Series side by side by a few pixels, so equal points and their error bars stay visible.
+    const dodge = (k - (series.length - 1) / 2) * 3;
+    const px = (x: number) => sx(x) + dodge;
+    const ps = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!logX || p.x > 0)).slice().sort((a, b) => a.x - b.x);
+    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    parts.push(polyline(ps.map((p) => p.x), ps.map((p) => p.y), px, sy, `stroke="${color}" stroke-width="2"${dash}`));
+    parts.push(`<g stroke="${color}" stroke-width="1.4">`);
+    for (const p of ps) {
+      const e = err(p);
+      if (e <= 0) continue;
+      const x = fmt(px(p.x));
+      parts.push(`<line x1="${x}" x2="${x}" y1="${fmt(sy(p.y - e))}" y2="${fmt(sy(p.y + e))}"/>`);
+      for (const y of [p.y - e, p.y + e]) parts.push(`<line x1="${fmt(px(p.x) - 4)}" x2="${fmt(px(p.x) + 4)}" y1="${fmt(sy(y))}" y2="${fmt(sy(y))}"/>`);
+    }
+    parts.push('</g>');
+    parts.push(`<g fill="${s.dashed ? '#ffffff' : color}" stroke="${color}" stroke-width="1.6">`);
+    for (const p of ps) parts.push(`<circle cx="${fmt(px(p.x))}" cy="${fmt(sy(p.y))}" r="4"/>`);
+    parts.push('</g>');
+    entries.push({
+      label: s.name,
+      draw: (x, y) => `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"${dash}/>` +
+        `<circle cx="${x + 11}" cy="${y}" r="4" fill="${s.dashed ? '#ffffff' : color}" stroke="${color}" stroke-width="1.6"/>`,
+    });
+  });
+  drawLegend(parts, entries, m.left + pw - 10, m.top + 10);
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
 }
 
 /** Eval metrics over steps from log.jsonl records (kind "eval"): one line per metric, e.g. accuracy and macro_f1. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lossPointsFromRecords, defaultSmoothing, formatTick, logTicks, lossCurveSvg, lossCurvesSvg, niceTicks, smoothEma, smoothZeroPhase } from '../../src/train/plot.js';
+import { lossPointsFromRecords, scoreChartSvg, defaultSmoothing, formatTick, logTicks, lossCurveSvg, lossCurvesSvg, niceTicks, smoothEma, smoothZeroPhase } from '../../src/train/plot.js';
 
 const curve = (n: number) => Array.from({ length: n }, (_, i) => ({ step: i + 1, loss: 3 + 6 * Math.exp(-i / (n / 5)) + 0.3 * Math.sin(i * 7.3) }));
 const count = (s: string, re: RegExp) => (s.match(re) ?? []).length;
@@ -74,4 +74,19 @@ test('lossPointsFromRecords picks train and eval losses from log records', () =>
     { kind: 'train', step: 3, loss: 'x' },
   ]);
   assert.deepEqual(pts, { train: [{ step: 1, loss: 5 }, { step: 2, loss: 4 }], eval: [{ step: 1, loss: 5.5 }] });
+});
+
+test('scoreChartSvg: log x with percent ticks, error bars, dashed series and a legend', () => {
+  const svg = scoreChartSvg([
+    { name: 'pretrained', points: [{ x: 0.01, y: 0.5, err: 0.1 }, { x: 0.1, y: 0.7, err: 0.05 }, { x: 1, y: 0.8 }] },
+    { name: 'scratch', dashed: true, points: [{ x: 0.01, y: 0.3, err: 0.1 }, { x: 0.1, y: 0.6 }, { x: 1, y: NaN }] },
+  ], { title: 'score vs labels', logX: true, xPercent: true, xLabel: 'labels' });
+  assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  for (const t of ['>1%<', '>10%<', '>100%<', 'labels (log scale)', '>pretrained<', '>scratch<']) assert.ok(svg.includes(t), t);
+  // 5 finite points drawn; 3 error bars of 3 lines each (the bar and its two caps); one dashed line and legend entry.
+  assert.equal((svg.match(/<circle /g) ?? []).length, 5 + 2);
+  assert.equal((svg.match(/stroke-dasharray="6 4"/g) ?? []).length, 2);
+  const errorBarLines = [...svg.matchAll(/<g stroke="#[0-9a-f]+" stroke-width="1.4">\n([^]*?)<\/g>/g)].flatMap((g) => g[1]!.split('\n').filter(Boolean));
+  assert.equal(errorBarLines.length, 3 * 3);
+  assert.match(scoreChartSvg([], { title: 'empty' }), /no data/);
 });

@@ -1,0 +1,113 @@
+// The experiment's downstream tasks: their labelled data (Brown, or the user's JSONL), the share of it a cell
+// trains on, and one fine-tuning run through the task's head (src/train/finetune.ts) scored on held-out data.
+import type { Backend } from '../runtime/backend.js';
+import {
+  brownGenreData, brownPosTagData, classificationAsText2Text, finetuneClassifier, finetuneTagger, finetuneText2Text, jsonlData,
+  limitExamples, taggedJsonlData, type ClassificationData, type FinetuneBase, type FinetuneResult, type TaggingData, type Text2TextData,
+} from '../train/finetune.js';
+import { finetuneSteps, fractionCount, taskSupport, type CellSpec, type ExperimentSettings, type TaskName } from './design.js';
+
+/** A task's labelled data, in the shape its fine-tuning reads. */
+export type TaskData = { kind: 'classify'; data: ClassificationData } | { kind: 'tag'; data: TaggingData };
+
+/** The labelled data of a task; the held-out set is fixed (seed 0), so every cell is scored on the same examples. */
+export async function loadTask(task: TaskName, s: ExperimentSettings): Promise<TaskData> {
+  const maxEval = s.finetune.maxEval;
+  switch (task) {
+    case 'brown-category':
+      return { kind: 'classify', data: brownGenreData({ labels: 'category', maxEvalPerLabel: Math.ceil(maxEval / 4), seed: 0 }) };
+    case 'brown-genre':
+      return { kind: 'classify', data: brownGenreData({ labels: 'genre', maxEvalPerLabel: Math.ceil(maxEval / 15), seed: 0 }) };
+    case 'brown-pos':
+      return { kind: 'tag', data: brownPosTagData({ maxEval, seed: 0 }) };
+    case 'user': {
+      const u = s.user;
+      if (!u) throw new Error('task "user" needs --data');
+      if (u.task === 'tag') return { kind: 'tag', data: await taggedJsonlData(u.data, u.eval) };
+      return { kind: 'classify', data: await jsonlData(u.data, u.eval) };
+    }
+    case 'brown-qa':
+      throw new Error('task brown-qa: extractive question answering is not available in this build');
+  }
+}
+
+/** Whether this build can run a task (QA arrives with the QA heads). */
+export function taskAvailable(task: TaskName, s: ExperimentSettings): boolean {
+  if (task === 'brown-qa') return false;
+  if (task === 'user') return s.user !== undefined;
+  return true;
+}
+
+/** The texts of a task's held-out examples, for the domain check. */
+export function taskTexts(t: TaskData): string[] {
+  return t.kind === 'classify' ? t.data.eval.map((x) => x.text) : t.data.eval.map((x) => x.tokens.join(' '));
+}
+
+/** What a cell's score is: every head's `accuracy` (text-to-text tagging: exact match of the whole tag sequence). */
+export function scoreName(family: CellSpec['variant']['family'], t: TaskData): string {
+  if (t.kind === 'tag') return family === 't5' ? 'exact match' : 'word accuracy';
+  return 'accuracy';
+}
+
+/** Tagging as T5 frames a task: the words in, the tags (space-separated) out. */
+function taggingAsText2Text(d: TaggingData): Text2TextData {
+  const frame = (xs: TaggingData['train']) => xs.map((x) => ({ input: `pos: ${x.tokens.join(' ')}`, target: x.tags.join(' ') }));
+  return { train: frame(d.train), eval: frame(d.eval) };
+}
+
+/** A cell's training subset: `fraction` of the training examples, drawn by the cell's seed (shared by both inits). */
+export function subset<T extends { train: unknown[] }>(d: T, fraction: number, seed: number): T {
+  return { ...d, train: limitExamples(d.train, fractionCount(d.train.length, fraction), seed) };
+}
+
+/** The scores of one fine-tuning run. */
+export interface CellRun {
+  score: number;
+  metrics: Record<string, number>;
+  trainExamples: number;
+  evalExamples: number;
+  steps: number;
+  /** The score at each scheduled evaluation (empty when the fine-tuning reports none). */
+  curve: { step: number; score: number }[];
+  interrupted: boolean;
+}
+
+/** Fine-tunes one cell from `base` (pretrained, or its architecture from scratch) and scores it. */
+export async function runCell(cell: CellSpec, t: TaskData, s: ExperimentSettings, o: { backend: Backend; base: FinetuneBase; out: string; signal?: AbortSignal }): Promise<CellRun> {
+  const f = s.finetune;
+  const how = taskSupport(cell.variant.family, cell.task, s.user);
+  const d = subset(t.data, cell.fraction, cell.seed);
+  const n = d.train.length;
+  const steps = finetuneSteps(s, n);
+  const common = {
+    backend: o.backend, base: o.base, scratch: cell.init === 'scratch', out: o.out, maxLen: f.maxLen, batchSize: f.batchSize,
+    maxSteps: steps, evalEvery: steps / f.evaluations, lr: f.lr, warmupRatio: 0.1, weightDecay: 0.01, gradClip: 1, dropout: 0.1,
+    seed: cell.seed, progress: false, signal: o.signal,
+  };
+  let r: FinetuneResult;
+  if (how === 'text2text') {
+    const data = t.kind === 'classify' ? classificationAsText2Text(d as ClassificationData, 'classify') : taggingAsText2Text(d as TaggingData);
+    r = await finetuneText2Text({ ...common, data, maxTargetLen: t.kind === 'tag' ? f.maxLen : 8 });
+  } else if (how === 'tag') {
+    r = await finetuneTagger({ ...common, data: d as TaggingData });
+  } else if (how === 'classify') {
+    r = await finetuneClassifier({ ...common, data: d as ClassificationData, auxLm: 0 });
+  } else {
+    throw new Error(`${cell.variant.family} cannot be fine-tuned on ${cell.task}`);
+  }
+  const metrics: Record<string, number> = { accuracy: r.accuracy };
+  if (Number.isFinite(r.macroF1)) metrics['macro_f1'] = r.macroF1;
+  if (r.exactMatch !== undefined) metrics['exact_match'] = r.exactMatch;
+  return {
+    score: r.accuracy, metrics, trainExamples: r.trainExamples, evalExamples: r.evalExamples, steps: r.steps,
+    curve: curveOf(r), interrupted: r.stoppedBy === 'interrupt',
+  };
+}
+
+/** The primary metric at each scheduled evaluation. */
+function curveOf(r: FinetuneResult): { step: number; score: number }[] {
+  return r.curve.flatMap((p) => {
+    const v = p.metrics[r.primaryMetric];
+    return v === undefined ? [] : [{ step: p.step, score: v }];
+  });
+}

@@ -1,0 +1,69 @@
+// `pretrain experiment` end to end at toy size: pretraining, the cell grid, results.json, report.md and a
+// self-contained report.html; an interrupted experiment (in a pretraining, then between cells) continues without
+// redoing finished cells and ends with the results of an uninterrupted run; a folder holding other settings is refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PRESETS, type ExperimentSettings } from '../../src/experiments/design.js';
+import { finishedCells, runExperiment } from '../../src/experiments/experiment.js';
+import type { Results } from '../../src/experiments/analysis.js';
+import { nodeBackend } from '../../src/runtime/node.js';
+
+const settings: ExperimentSettings = { ...structuredClone(PRESETS.toy), fractions: [0.01, 0.02] };
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'pretrain-experiment-'));
+const quiet = () => {};
+
+test('the experiment runs end to end, and an interrupted one continues to the same results', async () => {
+  const whole = path.join(tmp, 'whole');
+  const r = await runExperiment({ settings, out: whole, backend: nodeBackend, log: quiet });
+  assert.ok(r.complete);
+  // 2 families x 2 fractions x 2 seeds x (pretrained, scratch).
+  assert.equal(r.ran, 16);
+  const results = JSON.parse(readFileSync(path.join(whole, 'results.json'), 'utf8')) as Results;
+  assert.equal(results.cells.length, 16);
+  assert.equal(results.comparisons.length, 4);
+  for (const c of results.comparisons) {
+    assert.equal(c.pretrained.n, 2);
+    // The paired difference is the mean of per-seed differences: the difference of the means.
+    assert.ok(Math.abs(c.difference.mean - (c.pretrained.mean - c.scratch.mean)) < 1e-12);
+    assert.ok(c.difference.low <= c.difference.mean && c.difference.mean <= c.difference.high);
+  }
+  for (const c of results.claims) if (c.verdict === 'holds') assert.ok(c.interval.low > 0, `${c.claim} holds with an interval including zero`);
+  assert.ok(results.claims.some((c) => c.claim === 'largest gain with scarce labels'));
+  assert.equal(results.domain.length, 2);
+  for (const d of results.domain) assert.ok(d.pretrainPerplexity > 1 && d.taskPiecesPerWord > 0.5, JSON.stringify(d));
+  const md = readFileSync(path.join(whole, 'report.md'), 'utf8');
+  assert.match(md, /better generalisation/);
+  assert.match(md, /\(figures\/fractions-brown-category\.svg\)/);
+  const html = readFileSync(path.join(whole, 'report.html'), 'utf8');
+  assert.match(html, /<svg[^>]*>/);
+  assert.doesNotMatch(html, /src=|href=/, 'report.html loads nothing from outside');
+
+  // Interrupted in the first pretraining (after its first step, which is saved), then after the third new cell.
+  const part = path.join(tmp, 'part');
+  const early = new AbortController();
+  early.abort();
+  const zeroth = await runExperiment({ settings, out: part, backend: nodeBackend, signal: early.signal, log: quiet });
+  assert.deepEqual([zeroth.complete, zeroth.ran], [false, 0]);
+  assert.ok(existsSync(path.join(part, 'pretrain', 'bert-mlm', 'checkpoint-1')), 'the interrupted pretraining saved a checkpoint');
+  const stop = new AbortController();
+  let cells = 0;
+  const first = await runExperiment({ settings, out: part, backend: nodeBackend, signal: stop.signal, log: (s) => { if (s.includes('__seed') && ++cells === 3) stop.abort(); } });
+  assert.equal(first.complete, false);
+  const kept = await finishedCells(part);
+  assert.equal(kept.length, 3);
+  const mtimes = kept.map((id) => statSync(path.join(part, 'cells', `${id}.json`)).mtimeMs);
+  const second = await runExperiment({ settings, out: part, backend: nodeBackend, log: quiet });
+  assert.ok(second.complete);
+  assert.equal(second.ran, 13, 'finished cells are not fine-tuned again');
+  assert.deepEqual(kept.map((id) => statSync(path.join(part, 'cells', `${id}.json`)).mtimeMs), mtimes);
+  const resumed = JSON.parse(readFileSync(path.join(part, 'results.json'), 'utf8')) as Results;
+  assert.deepEqual(resumed.cells, results.cells);
+  assert.deepEqual(resumed.comparisons, results.comparisons);
+  assert.deepEqual(resumed.claims, results.claims);
+
+  // The same folder with other settings: refused, naming --out and --overwrite.
+  await assert.rejects(runExperiment({ settings: { ...settings, seeds: [0] }, out: part, backend: nodeBackend, log: quiet }), /--out .*other settings.*--overwrite/);
+});
