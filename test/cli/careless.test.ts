@@ -49,6 +49,9 @@ test('npm run build leaves the CLI executable (npx pretrain keeps working after 
   const tsc = path.join(dir, 'node_modules', '.bin', 'tsc');
   writeFileSync(tsc, `#!/bin/sh\nmkdir -p dist/src/cli && printf '#!/usr/bin/env node\\n' > dist/src/cli/main.js\n`);
   chmodSync(tsc, 0o755);
+  // The browser bundle step (esbuild) is not what this test checks: a stand-in that writes nothing.
+  mkdirSync(path.join(dir, 'build'));
+  writeFileSync(path.join(dir, 'build', 'web.mjs'), '');
   // As after `npx pretrain`, which linked the bin and made it executable.
   mkdirSync(path.join(dir, 'dist', 'src', 'cli'), { recursive: true });
   writeFileSync(path.join(dir, 'dist', 'src', 'cli', 'main.js'), '');
