@@ -5,10 +5,11 @@ import {
   brownGenreData, brownPosTagData, classificationAsText2Text, finetuneClassifier, finetuneTagger, finetuneText2Text, jsonlData,
   limitExamples, taggedJsonlData, type ClassificationData, type FinetuneBase, type FinetuneResult, type TaggingData, type Text2TextData,
 } from '../train/finetune.js';
+import { brownQaData, finetuneQa, type QaData } from '../train/qa.js';
 import { finetuneSteps, fractionCount, taskSupport, type CellSpec, type ExperimentSettings, type TaskName } from './design.js';
 
 /** A task's labelled data, in the shape its fine-tuning reads. */
-export type TaskData = { kind: 'classify'; data: ClassificationData } | { kind: 'tag'; data: TaggingData };
+export type TaskData = { kind: 'classify'; data: ClassificationData } | { kind: 'tag'; data: TaggingData } | { kind: 'qa'; data: QaData };
 
 /** The labelled data of a task; the held-out set is fixed (seed 0), so every cell is scored on the same examples. */
 export async function loadTask(task: TaskName, s: ExperimentSettings): Promise<TaskData> {
@@ -27,25 +28,26 @@ export async function loadTask(task: TaskName, s: ExperimentSettings): Promise<T
       return { kind: 'classify', data: await jsonlData(u.data, u.eval) };
     }
     case 'brown-qa':
-      throw new Error('task brown-qa: extractive question answering is not available in this build');
+      return { kind: 'qa', data: brownQaData({ maxEval, seed: 0 }) };
   }
 }
 
-/** Whether this build can run a task (QA arrives with the QA heads). */
+/** Whether a task can run: `user` needs --data. */
 export function taskAvailable(task: TaskName, s: ExperimentSettings): boolean {
-  if (task === 'brown-qa') return false;
   if (task === 'user') return s.user !== undefined;
   return true;
 }
 
 /** The texts of a task's held-out examples, for the domain check. */
 export function taskTexts(t: TaskData): string[] {
+  if (t.kind === 'qa') return [...new Set(t.data.eval.map((x) => x.context))];
   return t.kind === 'classify' ? t.data.eval.map((x) => x.text) : t.data.eval.map((x) => x.tokens.join(' '));
 }
 
 /** What a cell's score is: every head's `accuracy` (text-to-text tagging: exact match of the whole tag sequence). */
 export function scoreName(family: CellSpec['variant']['family'], t: TaskData): string {
   if (t.kind === 'tag') return family === 't5' ? 'exact match' : 'word accuracy';
+  if (t.kind === 'qa') return family === 't5' ? 'exact match' : 'F1';
   return 'accuracy';
 }
 
@@ -55,10 +57,20 @@ function taggingAsText2Text(d: TaggingData): Text2TextData {
   return { train: frame(d.train), eval: frame(d.eval) };
 }
 
+/** Extractive QA as T5 frames SQuAD: "question: ... context: ..." in, the answer text out. */
+function qaAsText2Text(d: QaData): Text2TextData {
+  const frame = (xs: QaData['train']) => xs.map((x) => ({ input: `question: ${x.question} context: ${x.context}`, target: x.answers[0]!.text }));
+  return { train: frame(d.train), eval: frame(d.eval) };
+}
+
 /** A cell's training subset: `fraction` of the training examples, drawn by the cell's seed (shared by both inits). */
 export function subset<T extends { train: unknown[] }>(d: T, fraction: number, seed: number): T {
   return { ...d, train: limitExamples(d.train, fractionCount(d.train.length, fraction), seed) };
 }
+
+/** QA windows: Brown cloze questions reach about 60 tokens, so windows of 128 with a stride of 32 (run_qa.py's 384/128 scaled down). */
+const QA_MAX_LEN = 128;
+const QA_DOC_STRIDE = 32;
 
 /** The scores of one fine-tuning run. */
 export interface CellRun {
@@ -85,9 +97,16 @@ export async function runCell(cell: CellSpec, t: TaskData, s: ExperimentSettings
     seed: cell.seed, progress: false, signal: o.signal,
   };
   let r: FinetuneResult;
+  let score: number | undefined;
   if (how === 'text2text') {
-    const data = t.kind === 'classify' ? classificationAsText2Text(d as ClassificationData, 'classify') : taggingAsText2Text(d as TaggingData);
-    r = await finetuneText2Text({ ...common, data, maxTargetLen: t.kind === 'tag' ? f.maxLen : 8 });
+    const data = t.kind === 'classify' ? classificationAsText2Text(d as ClassificationData, 'classify')
+      : t.kind === 'qa' ? qaAsText2Text(d as QaData) : taggingAsText2Text(d as TaggingData);
+    // A question and its 3-sentence context need more than a classification input; QA targets are short spans.
+    r = await finetuneText2Text({ ...common, ...(t.kind === 'qa' ? { maxLen: QA_MAX_LEN } : {}), data, maxTargetLen: t.kind === 'tag' ? f.maxLen : t.kind === 'qa' ? 16 : 8 });
+  } else if (how === 'qa') {
+    const q = await finetuneQa({ ...common, maxLen: QA_MAX_LEN, docStride: QA_DOC_STRIDE, data: d as QaData });
+    r = q;
+    score = q.f1;
   } else if (how === 'tag') {
     r = await finetuneTagger({ ...common, data: d as TaggingData });
   } else if (how === 'classify') {
@@ -96,10 +115,11 @@ export async function runCell(cell: CellSpec, t: TaskData, s: ExperimentSettings
     throw new Error(`${cell.variant.family} cannot be fine-tuned on ${cell.task}`);
   }
   const metrics: Record<string, number> = { accuracy: r.accuracy };
+  if (r.f1 !== undefined) metrics['f1'] = r.f1;
   if (Number.isFinite(r.macroF1)) metrics['macro_f1'] = r.macroF1;
   if (r.exactMatch !== undefined) metrics['exact_match'] = r.exactMatch;
   return {
-    score: r.accuracy, metrics, trainExamples: r.trainExamples, evalExamples: r.evalExamples, steps: r.steps,
+    score: score ?? r.accuracy, metrics, trainExamples: r.trainExamples, evalExamples: r.evalExamples, steps: r.steps,
     curve: curveOf(r), interrupted: r.stoppedBy === 'interrupt',
   };
 }
