@@ -129,8 +129,8 @@ export function taskSupport(family: Family, task: TaskName, user?: UserData): 'c
   const kind = task === 'user' ? user?.task : task === 'brown-pos' ? 'tag' : task === 'brown-qa' ? 'qa' : 'classify';
   if (kind === undefined) return undefined;
   if (family === 't5') return 'text2text';
-  // Decoders have no token-classification head (src/models/tasks.ts) and no QA head.
-  if (family === 'gpt2' && kind !== 'classify') return undefined;
+  // Decoders classify from the last token and answer questions with a span head; they have no tagging head.
+  if (family === 'gpt2' && kind === 'tag') return undefined;
   return kind;
 }
 
