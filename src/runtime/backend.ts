@@ -1,5 +1,5 @@
-// What the runtime needs from an ONNX Runtime binding. onnxruntime-node implements it in node.ts; a browser
-// build would implement it over onnxruntime-web. Nothing here imports Node.
+// What the runtime needs from an ONNX Runtime binding, and the one Session over both bindings: onnxruntime-node
+// (node.ts) and onnxruntime-web (web.ts). Nothing here imports Node.
 import type { AnyTypedArray, DType } from '../graph/index.js';
 
 export interface HostTensor {
@@ -42,4 +42,44 @@ export function scalarF32(v: number): HostTensor {
 
 export function scalarI64(v: number): HostTensor {
   return { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(v)) };
+}
+
+/** What sessions of both onnxruntime-node and onnxruntime-web are (onnxruntime-common's InferenceSession), structurally. */
+export interface OrtTensorLike {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: unknown;
+}
+export interface OrtSessionLike<T extends OrtTensorLike> {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, T>, fetches: readonly string[]): Promise<Record<string, OrtTensorLike>>;
+  run(feeds: Record<string, T>): Promise<Record<string, OrtTensorLike>>;
+  release(): Promise<void>;
+}
+
+/** A Session over an ORT session of either package; `tensor` makes that package's input tensors. */
+export class OrtSession<T extends OrtTensorLike> implements Session {
+  constructor(protected readonly s: OrtSessionLike<T>, private readonly tensor: (t: HostTensor) => T) {}
+  get inputNames() {
+    return this.s.inputNames;
+  }
+  get outputNames() {
+    return this.s.outputNames;
+  }
+  async run(feeds: Record<string, HostTensor>, fetch?: readonly string[]): Promise<Record<string, HostTensor>> {
+    const f: Record<string, T> = {};
+    for (const name of this.s.inputNames) {
+      const t = feeds[name];
+      if (!t) throw new Error(`missing input "${name}" (have: ${Object.keys(feeds).join(', ')})`);
+      f[name] = this.tensor(t);
+    }
+    const out = fetch ? await this.s.run(f, [...fetch]) : await this.s.run(f);
+    const res: Record<string, HostTensor> = {};
+    for (const [k, v] of Object.entries(out)) res[k] = { dtype: v.type as DType, shape: [...v.dims], data: v.data as HostTensor['data'] };
+    return res;
+  }
+  release(): Promise<void> {
+    return this.s.release();
+  }
 }

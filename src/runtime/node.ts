@@ -3,43 +3,20 @@
 import os from 'node:os';
 import ort from 'onnxruntime-node';
 import type { DType } from '../graph/index.js';
-import type { Backend, HostTensor, Session, SessionOptions } from './backend.js';
+import { OrtSession, type Backend, type Session, type SessionOptions } from './backend.js';
 
 const ortType: Record<DType, ort.Tensor.Type> = {
   float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool',
 };
 
-function fromOrt(t: ort.Tensor): HostTensor {
-  return { dtype: t.type as DType, shape: [...t.dims], data: t.data as HostTensor['data'] };
-}
-
-class NodeSession implements Session {
-  constructor(private readonly s: ort.InferenceSession) {}
-  get inputNames() {
-    return this.s.inputNames;
-  }
-  get outputNames() {
-    return this.s.outputNames;
-  }
-  async run(feeds: Record<string, HostTensor>, fetch?: readonly string[]): Promise<Record<string, HostTensor>> {
-    const f: Record<string, ort.Tensor> = {};
-    for (const name of this.s.inputNames) {
-      const t = feeds[name];
-      if (!t) throw new Error(`missing input "${name}" (have: ${Object.keys(feeds).join(', ')})`);
-      f[name] = new ort.Tensor(ortType[t.dtype], t.data as ort.Tensor.DataType, t.shape);
-    }
-    const out = fetch ? await this.s.run(f, [...fetch]) : await this.s.run(f);
-    const res: Record<string, HostTensor> = {};
-    for (const [k, v] of Object.entries(out)) res[k] = fromOrt(v);
-    return res;
+class NodeSession extends OrtSession<ort.Tensor> {
+  constructor(s: ort.InferenceSession) {
+    super(s, (t) => new ort.Tensor(ortType[t.dtype], t.data as ort.Tensor.DataType, t.shape));
   }
   endProfiling(): string | undefined {
     // onnxruntime-node's typings lack endProfiling's return value; it writes the file and returns nothing.
     (this.s as unknown as { endProfiling(): void }).endProfiling();
     return undefined;
-  }
-  release(): Promise<void> {
-    return this.s.release();
   }
 }
 
