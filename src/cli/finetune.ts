@@ -139,7 +139,9 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
     .action(async (f: FinetuneFlags) => {
       try {
         if (f.warmup !== undefined)
-          throw new Error(`--warmup is gone (it was silently a fraction of the steps): use --warmup-ratio ${f.warmup} for a fraction of the steps, or --warmup-steps <n> for a number of steps (Hugging Face's names)`);
+          throw new Error(Number(f.warmup) >= 1
+            ? `--warmup is gone (it was silently a fraction of the steps): use --warmup-steps ${f.warmup} for a number of steps, or --warmup-ratio <x> for a fraction of the steps (Hugging Face's names)`
+            : `--warmup is gone (it was silently a fraction of the steps): use --warmup-ratio ${f.warmup} for a fraction of the steps, or --warmup-steps <n> for a number of steps (Hugging Face's names)`);
         checkOutputDir('--out', f.out);
         const base = await loadBase(f.from, { force: f.force });
         // An encoder-decoder classifies by writing the label word (T5's framing of GLUE): --task classify maps to text2text.
