@@ -11,6 +11,7 @@ import { writeResult } from './common.js';
 import { browserDefaults, runBrowserBench } from './browser.js';
 import { runScalingBench, runThreadsBench } from './scaling.js';
 import { PROFILE_ARCHS, runProfileBench, type ProfileArch } from './profile.js';
+import { ALL_PARTS, runAllBench } from './all.js';
 
 /** The --steps and --warmup options of a benchmark that times training steps. */
 const timed = (cmd: Command, steps: string, warmup: string): Command =>
@@ -145,4 +146,20 @@ program
     await runBrowserBench({ steps: Number(o.steps), warmup: Number(o.warmup), chromium: o.chromium });
   });
 
-await program.parseAsync(process.argv);
+program
+  .command('all')
+  .description(`every benchmark behind the speed and memory goals in one invocation, each in its own process (${Object.values(ALL_PARTS).map((a) => a.join(' ')).join(', ')}); bench/results/all.json and all.md`)
+  .option('--skip <list>', `comma-separated parts to leave out: ${Object.keys(ALL_PARTS).join(', ')}`, '')
+  .action(async (o: { skip: string }) => {
+    const skip = o.skip.split(',').filter(Boolean);
+    const unknown = skip.filter((s) => !(s in ALL_PARTS));
+    if (unknown.length) throw new Error(`bench all --skip: unknown part(s) ${unknown.join(', ')}; the parts are ${Object.keys(ALL_PARTS).join(', ')}`);
+    await runAllBench({ skip });
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exitCode = 1;
+}

@@ -16,6 +16,7 @@ import { brownQaData, finetuneQa, limitQuestions, QA_DEFAULTS, squadData } from 
 import { readFileSync } from 'node:fs';
 import { predictFile } from '../train/predict.js';
 import { writeFileAtomic } from '../io/files.js';
+import { domainCheck, domainLine, domainModelOf, writeDomainReport, type DomainCheck } from '../train/domain.js';
 
 interface FinetuneFlags {
   from: string;
@@ -51,6 +52,7 @@ interface FinetuneFlags {
   seed: string;
   force: boolean;
   json: boolean;
+  domainCheck: boolean;
 }
 
 const TASK_DATA: Record<string, { builtin: string; format: string }> = {
@@ -135,6 +137,7 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
     .option('--dropout <x>', 'dropout during fine-tuning', '0.1')
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', '0')
     .option('--force', "fine-tune even if --from's tokenizer.json is not the one the model was trained with (tokenizer.sha256)", false)
+    .option('--no-domain-check', "skip the domain check: the pretrained model's perplexity on the task's held-out texts beside its own held-out pretraining text, and pieces per word on both (needs the pretraining run's train_config.json)")
     .option('--json', 'print one JSON object instead of prose', false)
     .action(async (f: FinetuneFlags) => {
       try {
@@ -177,10 +180,14 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
         };
         let r: FinetuneResult;
         let labels: string[];
+        let texts: string[] = [];
+        // Read before fine-tuning: the weights are the pretrained ones only until then.
+        const domainModel = f.domainCheck && !f.scratch ? domainModelOf(base.dir, base.hf, base.store.clone(), base.tokenizer) : undefined;
         if (task === 'qa') {
           const d = data === 'brown-qa' ? brownQaData({ seed }) : await squadData(data, f.eval);
           d.train = limitQuestions(d.train, limit, seed);
           labels = [];
+          texts = [...new Set(d.eval.map((x) => x.context))];
           const qa = { docStride: intArg('--doc-stride', f.docStride, 0), maxAnswerLength: intArg('--max-answer-length', f.maxAnswerLength, 1), nBestSize: intArg('--n-best-size', f.nBestSize, 1) };
           r = await withInterrupt((signal) => finetuneQa({ ...common, ...qa, data: d, signal }));
         } else if (task === 'text2text') {
@@ -192,18 +199,29 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
           }
           d.train = limitExamples(d.train, limit, seed);
           labels = d.labels ?? [];
+          texts = d.eval.map((x) => x.input);
           const maxTargetLen = intArg('--max-target-len', f.maxTargetLen, 2);
           r = await withInterrupt((signal) => finetuneText2Text({ ...common, data: d, maxTargetLen, signal }));
         } else if (task === 'tag') {
           const d = data === 'brown-pos' ? brownPosTagData({ seed }) : await taggedJsonlData(data, f.eval);
           d.train = limitExamples(d.train, limit, seed);
           labels = d.labels;
+          texts = d.eval.map((x) => x.tokens.join(' '));
           r = await withInterrupt((signal) => finetuneTagger({ ...common, data: d, signal }));
         } else {
           const d = data === 'brown-genre' ? brownGenreData({ seed }) : await jsonlData(data, f.eval);
           d.train = limitExamples(requirePerLabel(d.train, perLabel, seed), limit, seed);
           labels = d.labels;
+          texts = d.eval.map((x) => (x.textPair ? `${x.text} ${x.textPair}` : x.text));
           r = await withInterrupt((signal) => finetuneClassifier({ ...common, data: d, auxLm, signal }));
+        }
+        let domain: DomainCheck | undefined;
+        if (domainModel && r.stoppedBy !== 'interrupt') {
+          if ('skipped' in domainModel) console.error(`domain check skipped: ${domainModel.skipped}`);
+          else if (texts.length) {
+            domain = await domainCheck(domainModel, data, texts, nodeBackend);
+            await writeDomainReport(f.out, domain);
+          }
         }
         const { losses, ...summary } = r;
         void losses;
@@ -214,7 +232,7 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
         } else if (r.stoppedBy === 'nonfinite') process.exitCode = 2;
         else if (r.stoppedBy === 'early-stop') console.error(`early stop at step ${r.steps} of ${r.plannedSteps}: ${r.best?.metric} did not improve for ${common.patience} evaluations`);
         if (r.best && common.saveBest) console.error(`best ${r.best.metric} ${r.best.value.toFixed(4)} at step ${r.best.step}: the scores below and ${r.dir} are that checkpoint's`);
-        if (f.json) console.log(JSON.stringify({ ...summary, macroF1: Number.isNaN(r.macroF1) ? null : r.macroF1, task, labels, scratch: f.scratch }));
+        if (f.json) console.log(JSON.stringify({ ...summary, macroF1: Number.isNaN(r.macroF1) ? null : r.macroF1, task, labels, scratch: f.scratch, ...(domain ? { domain } : {}) }));
         else if (task === 'qa') {
           console.log(`exact match ${(100 * (r.exactMatch ?? 0)).toFixed(1)}%, F1 ${(100 * (r.f1 ?? 0)).toFixed(1)}% on ${r.evalExamples} held-out questions (${r.trainExamples} training questions, ${r.steps}${r.steps < r.plannedSteps ? ` of ${r.plannedSteps}` : ''} steps${f.scratch ? ', from scratch' : ''}) -> ${r.dir}`);
           for (const x of r.samples ?? []) console.log(`  ${JSON.stringify(x.input.length > 60 ? `${x.input.slice(0, 57)}...` : x.input)} -> ${JSON.stringify(x.output)} (gold ${JSON.stringify(x.target)})`);
@@ -228,6 +246,7 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
           console.log(`accuracy ${(100 * r.accuracy).toFixed(1)}%, macro-F1 ${(100 * r.macroF1).toFixed(1)}% on ${r.evalExamples} held-out ` +
             `${task === 'tag' ? `sentences (${r.evalWords} words)` : 'examples'} (${r.trainExamples} training examples, ${r.steps}${r.steps < r.plannedSteps ? ` of ${r.plannedSteps}` : ''} steps${f.scratch ? ', from scratch' : ''}) -> ${r.dir}`);
         if (!f.json && task !== 'text2text') console.log(`per-class scores: ${path.join(f.out, 'report.md')}; confusion matrix: ${path.join(f.out, 'confusion_matrix.svg')}`);
+        if (!f.json && domain) console.log(domainLine(domain));
       } catch (e) {
         fail(e);
       }

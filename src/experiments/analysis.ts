@@ -1,7 +1,7 @@
 // From finished cells to the experiment's results: per cell mean and sd over seeds for pretrained and scratch,
 // the paired difference with its 95% interval, convergence, the paradigm's four claims with verdicts, and the
 // objective comparisons. Pure: no IO.
-import { FAR_PERPLEXITY_RATIO, FAR_PIECES_RATIO, type DomainCheck } from './pretrained.js';
+import { domainAdvice, type DomainCheck } from '../train/domain.js';
 import { defaultVariant, type ExperimentSettings, type Family, type Init, type TaskName } from './design.js';
 import type { CellRun } from './tasks.js';
 import { firstReach, pairedDifference, summarize, verdict, type Interval, type Summary, type Verdict } from './stats.js';
@@ -187,16 +187,6 @@ function objectiveRows(s: ExperimentSettings, cells: CellRecord[]): ObjectiveRow
         }
   }
   return rows;
-}
-
-/** The domain check's advice when a task's text is far from the pretraining text. */
-export function domainAdvice(d: DomainCheck): string | undefined {
-  if (!d.far) return undefined;
-  const why = [
-    d.taskPerplexity > FAR_PERPLEXITY_RATIO * d.pretrainPerplexity ? `perplexity ${(d.taskPerplexity / d.pretrainPerplexity).toFixed(1)}x the pretraining text's` : '',
-    d.taskPiecesPerWord > FAR_PIECES_RATIO * d.pretrainPiecesPerWord ? `${(d.taskPiecesPerWord / d.pretrainPiecesPerWord).toFixed(2)}x the pieces per word` : '',
-  ].filter(Boolean).join(', ');
-  return `${d.task}'s text is far from ${d.variant}'s pretraining text (${why}): transfer may not help; pretrain on unlabelled text from the task's domain (--corpus)`;
 }
 
 export function analyze(s: ExperimentSettings, pretraining: PretrainingSummary[], cells: CellRecord[], domain: DomainCheck[]): Results {

@@ -1,10 +1,8 @@
 // Step 1 of the paradigm for the experiment: one pretraining per variant (family x objective), resumable, and the
-// domain check of its model: perplexity on the task's held-out texts beside perplexity on its own held-out
-// pretraining text, and the tokenizer's pieces per word on both.
+// domain check of its model (src/train/domain.ts) on each task's held-out texts.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Ctx } from '../nn/index.js';
 import { getModel } from '../models/registry.js';
 import { getObjective, objectiveHeads } from '../objectives/objective.js';
 import type { Backend } from '../runtime/backend.js';
@@ -12,10 +10,9 @@ import { storeFromWeights, type ParameterStore } from '../runtime/store.js';
 import { latestCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic } from '../io/files.js';
 import type { HfConfig } from '../io/hf-config.js';
-import { readCorpus, type DocumentSource, type TokenDocument } from '../data/index.js';
-import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { corpusDocuments, objectiveOptions, pretrain, pretrainingGraph } from '../train/pretrain.js';
-import { compileEval, evaluateBatches } from '../train/trainer.js';
+import { loadTokenizer } from '../tokenizers/index.js';
+import { pretrain } from '../train/pretrain.js';
+import { domainCheck as checkDomain, type DomainCheck } from '../train/domain.js';
 import type { FinetuneBase } from '../train/finetune.js';
 import type { TrainConfig } from '../train/config.js';
 import { pretrainConfig, type ExperimentSettings, type Variant } from './design.js';
@@ -68,57 +65,9 @@ function storeOf(hf: HfConfig, v: Variant, weights: Parameters<typeof storeFromW
   return storeFromWeights(model.parameters(), weights, source);
 }
 
-/** Texts as one-sentence token documents, for an objective's evaluation batches. */
-async function textDocuments(texts: string[], tok: Tokenizer): Promise<DocumentSource> {
-  const docs: TokenDocument[] = (await tok.encodeIdsBatch(texts)).filter((ids) => ids.length > 0)
-    .map((ids) => ({ tokens: Uint32Array.from(ids), sentenceBounds: Uint32Array.from([0, ids.length]) }));
-  return { documentCount: docs.length, tokenCount: docs.reduce((n, d) => n + d.tokens.length, 0), document: (i) => docs[i]! };
-}
+export type { DomainCheck };
 
-/** Tokenizer pieces per whitespace-separated word. */
-async function piecesPerWord(texts: string[], tok: Tokenizer): Promise<number> {
-  const words = texts.reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0);
-  const pieces = (await tok.encodeIdsBatch(texts)).reduce((n, e) => n + e.length, 0);
-  return pieces / Math.max(1, words);
-}
-
-/** The domain check of one pretrained model on one task's texts. */
-export interface DomainCheck {
-  variant: string;
-  task: string;
-  /** The objective's held-out perplexity (BERT: of the masked tokens; T5: of the targets). */
-  pretrainPerplexity: number;
-  taskPerplexity: number;
-  pretrainPiecesPerWord: number;
-  taskPiecesPerWord: number;
-  /** The rule: perplexity more than twice, or pieces per word more than 1.3 times, the pretraining text's. */
-  far: boolean;
-}
-
-export const FAR_PERPLEXITY_RATIO = 2;
-export const FAR_PIECES_RATIO = 1.3;
-
-export async function domainCheck(p: Pretrained, task: string, texts: string[], backend: Backend): Promise<DomainCheck> {
-  const tok = p.base.tokenizer;
-  const entry = getModel(p.variant.family);
-  const objective = getObjective(p.variant.objective);
-  const opts = objectiveOptions(p.cfg);
-  const model = entry.build(p.base.hf, { dropout: 0, heads: objectiveHeads(objective, entry.family) });
-  const fwd = await compileEval(backend, (g) => pretrainingGraph(g, model, objective, opts, new Ctx(g, false)), p.base.store!);
-  const batches = p.cfg.evalBatches;
-  const perplexity = async (docs: DocumentSource) => {
-    const b = objective.evalBatches(docs, tok, opts, batches);
-    return b.length ? (await evaluateBatches(fwd, b)).perplexity : NaN;
-  };
-  const held = (await corpusDocuments(p.cfg.corpus, tok)).eval;
-  const pretrainTexts: string[] = [];
-  const spec = p.cfg.corpus === 'brown' ? 'brown:validation' : p.cfg.corpus;
-  for await (const d of readCorpus(spec)) if (pretrainTexts.push(d.text) >= 500) break;
-  const check = {
-    variant: p.variant.id, task,
-    pretrainPerplexity: await perplexity(held), taskPerplexity: await perplexity(await textDocuments(texts, tok)),
-    pretrainPiecesPerWord: await piecesPerWord(pretrainTexts, tok), taskPiecesPerWord: await piecesPerWord(texts, tok),
-  };
-  const far = check.taskPerplexity > FAR_PERPLEXITY_RATIO * check.pretrainPerplexity || check.taskPiecesPerWord > FAR_PIECES_RATIO * check.pretrainPiecesPerWord;
-  return { ...check, far };
+/** The domain check of a pretrained variant on one task's texts (src/train/domain.ts). */
+export function domainCheck(p: Pretrained, task: string, texts: string[], backend: Backend): Promise<DomainCheck> {
+  return checkDomain({ name: p.variant.id, hf: p.base.hf, store: p.base.store!, tokenizer: p.base.tokenizer, cfg: p.cfg }, task, texts, backend);
 }

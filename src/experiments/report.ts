@@ -7,7 +7,7 @@ import { escapeXml, scoreChartSvg, type ScoreSeries } from '../train/plot.js';
 import { writeFileAtomic } from '../io/files.js';
 import type { Claim, Comparison, Results } from './analysis.js';
 import { FAMILIES, type Family, type TaskName } from './design.js';
-import { FAR_PERPLEXITY_RATIO, FAR_PIECES_RATIO } from './pretrained.js';
+import { FAR_PERPLEXITY_RATIO, FAR_PIECES_RATIO } from '../train/domain.js';
 import { mean, sampleSd, type Interval, type Summary } from './stats.js';
 
 type Block =

@@ -165,8 +165,8 @@ function clean(points: readonly LossPoint[] | undefined, logY: boolean): LossPoi
 }
 
 /** The opening of a plot: the svg element, white background, title; margins leave room for ticks and labels. */
-function startSvg(W: number, H: number, title: string): { m: Frame['m']; pw: number; ph: number; parts: string[] } {
-  const m = { top: 48, right: 24, bottom: 56, left: 72 };
+function startSvg(W: number, H: number, title: string, right = 24): { m: Frame['m']; pw: number; ph: number; parts: string[] } {
+  const m = { top: 48, right, bottom: 56, left: 72 };
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT}>`,
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
@@ -217,12 +217,14 @@ interface LegendEntry {
   draw: (x: number, y: number) => string;
 }
 
+/** The width of a legend box for these labels. */
+const legendWidth = (labels: readonly string[]): number => 22 + 8 + Math.max(0, ...labels.map((l) => l.length)) * 6.8 + 20;
+
 /** A legend box whose top right corner is at (right, top). */
 function drawLegend(parts: string[], entries: readonly LegendEntry[], right: number, top: number): void {
   if (!entries.length) return;
   const lineH = 20;
-  const textW = Math.max(...entries.map((e) => e.label.length)) * 6.8;
-  const boxW = 22 + 8 + textW + 20;
+  const boxW = legendWidth(entries.map((e) => e.label));
   const boxH = entries.length * lineH + 10;
   const bx = right - boxW;
   const by = top;
@@ -415,9 +417,11 @@ export interface ScoreChartOptions {
 
 /** Lines of points with error bars: a score against label fraction, or a metric against fine-tuning step. */
 export function scoreChartSvg(series: readonly ScoreSeries[], opts: ScoreChartOptions = {}): string {
-  const W = opts.width ?? 720;
+  // The legend sits right of the plot, where it cannot cover the last points (the plot keeps its width).
+  const legendW = legendWidth(series.map((s) => s.name)) + 16;
+  const W = (opts.width ?? 720) + legendW;
   const H = opts.height ?? 440;
-  const { m, pw, ph, parts } = startSvg(W, H, opts.title ?? '');
+  const { m, pw, ph, parts } = startSvg(W, H, opts.title ?? '', 24 + legendW);
   const logX = opts.logX ?? false;
   const pts = series.flatMap((s) => s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!logX || p.x > 0)));
   if (!pts.length) {
@@ -486,7 +490,7 @@ export function scoreChartSvg(series: readonly ScoreSeries[], opts: ScoreChartOp
         `<circle cx="${x + 11}" cy="${y}" r="4" fill="${s.dashed ? '#ffffff' : color}" stroke="${color}" stroke-width="1.6"/>`,
     });
   });
-  drawLegend(parts, entries, m.left + pw - 10, m.top + 10);
+  drawLegend(parts, entries, W - 12, m.top);
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

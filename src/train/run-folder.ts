@@ -21,7 +21,7 @@ const RUN_FILES = [
   'log.jsonl', 'train_config.json', 'loss.svg', 'tokenizer', 'onnx', 'config.json', 'model.safetensors', 'generation_config.json',
   'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.sha256',
   // fine-tuning: the metric curve and the per-class report
-  'finetune_config.json', 'metrics.svg', 'classification_report.json', 'report.md', 'confusion_matrix.svg',
+  'finetune_config.json', 'metrics.svg', 'classification_report.json', 'report.md', 'confusion_matrix.svg', 'domain_check.json',
 ];
 
 function entries(dir: string): string[] {
