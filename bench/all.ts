@@ -21,13 +21,13 @@ export const ALL_PARTS: Record<string, string[]> = {
   threads: ['threads'],
 };
 
-interface TrainResult {
+export interface TrainResult {
   ours: TrainFigures;
   torch: TorchResult | null;
   torch_skipped?: string;
 }
 
-interface Goal {
+export interface Goal {
   goal: string;
   target: string;
   measured: string;
@@ -49,22 +49,35 @@ export async function runAllBench(o: { skip: string[] }): Promise<void> {
     ran.push(name);
   }
   const minutes = (performance.now() - t0) / 60000;
-  const summary = summarize(ran, started, minutes);
+  const summary = summarize(readResults(ran), { started, minutes, ran });
   const file = writeResult('all', summary.json);
   writeFileSync('bench/results/all.md', summary.markdown);
   console.log(`\n${summary.markdown}\n  -> ${file}, bench/results/all.md`);
 }
 
-/** The figures of this invocation's result files and each goal's status. */
-function summarize(ran: string[], started: string, minutes: number): { json: Record<string, unknown>; markdown: string } {
-  const gpt2 = ran.includes('gpt2') ? readJson<{ train: TrainResult }>('bench/results/gpt2.json')?.train : undefined;
-  const bert = ran.includes('bert') ? readJson<TrainResult>('bench/results/bert.json') : undefined;
-  const t5 = ran.includes('t5') ? readJson<TrainResult>('bench/results/t5.json') : undefined;
-  const profile = ran.includes('profile') ? readJson<FoldedProfile>('bench/results/profile-gpt2.json') : undefined;
-  const ckpt = ran.includes('checkpointing') ? readJson<{ runs: TrainOneRun[]; ratios: { seq: number; rss_ratio: number; step_time_ratio: number }[] }>('bench/results/checkpointing.json') : undefined;
-  const scaling = ran.includes('scaling') ? readJson<{ points: { axis: string; hidden: number; seq: number; batch: number; ours: TrainOneRun; torch: TorchResult | null; ratio_tokens_per_s?: number; ratio_peak_rss?: number }[] }>('bench/results/scaling.json') : undefined;
-  const threads = ran.includes('threads') ? readJson<{ rows: { label: string; tokens_per_s?: number }[] }>('bench/results/threads.json') : undefined;
+/** The result files of the parts that ran in this invocation (a part that did not run reads as undefined). */
+export interface AllResults {
+  gpt2?: TrainResult;
+  bert?: TrainResult;
+  t5?: TrainResult;
+  profile?: FoldedProfile;
+  checkpointing?: { runs: TrainOneRun[]; ratios: { seq: number; rss_ratio: number; step_time_ratio: number }[] };
+  scaling?: { points: { axis: string; hidden: number; seq: number; batch: number; ours: TrainOneRun; torch: TorchResult | null; ratio_tokens_per_s?: number; ratio_peak_rss?: number }[] };
+  threads?: { rows: { label: string; tokens_per_s?: number }[] };
+}
 
+function readResults(ran: string[]): AllResults {
+  const read = <T>(part: string, file: string): T | undefined => (ran.includes(part) ? readJson<T>(`bench/results/${file}.json`) : undefined);
+  return {
+    gpt2: read<{ train: TrainResult }>('gpt2', 'gpt2')?.train, bert: read('bert', 'bert'), t5: read('t5', 't5'), profile: read('profile', 'profile-gpt2'),
+    checkpointing: read('checkpointing', 'checkpointing'), scaling: read('scaling', 'scaling'), threads: read('threads', 'threads'),
+  };
+}
+
+/** The figures and each goal's status (met, not met, or null when not measured). */
+export function summarize(res: AllResults, meta: { started: string; minutes: number; ran: string[] }): { json: Record<string, unknown>; goals: Goal[]; markdown: string } {
+  const { gpt2, bert, t5, profile, checkpointing: ckpt, scaling, threads } = res;
+  const { started, minutes, ran } = meta;
   const speed = (r: TrainResult | undefined) => (r?.torch ? r.ours.tokens_per_s / r.torch.tokens_per_s : undefined);
   const memory = (r: TrainResult | undefined) => (r?.torch ? r.ours.peak_rss_mib / r.torch.peak_rss_mib : undefined);
   const x = (v: number | undefined) => (v === undefined ? 'n/a' : `${v.toFixed(2)}x`);
@@ -125,6 +138,7 @@ function summarize(ran: string[], started: string, minutes: number): { json: Rec
   }
   return {
     json: { bench: 'all', date: started, minutes, cores: os.availableParallelism(), ran, goals, figures: { gpt2: gpt2 ?? null, bert: bert ?? null, t5: t5 ?? null } },
+    goals,
     markdown: `${md.join('\n')}\n`,
   };
 }
