@@ -199,7 +199,8 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
           }
           d.train = limitExamples(d.train, limit, seed);
           labels = d.labels ?? [];
-          texts = d.eval.map((x) => x.input);
+          // The domain check reads the texts, not the task prefix the inputs carry.
+          texts = d.eval.map((x) => (prefix && x.input.startsWith(`${prefix}: `) ? x.input.slice(prefix.length + 2) : x.input));
           const maxTargetLen = intArg('--max-target-len', f.maxTargetLen, 2);
           r = await withInterrupt((signal) => finetuneText2Text({ ...common, data: d, maxTargetLen, signal }));
         } else if (task === 'tag') {

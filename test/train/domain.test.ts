@@ -81,3 +81,20 @@ test('finetune: the domain check lands in report.md and domain_check.json; skipp
   assert.match(again.err, /domain check skipped: no train_config\.json in .*model or the run folder above it/);
   assert.ok(!existsSync(path.join(dir, 'ft-again', 'domain_check.json')));
 });
+
+test('finetune text2text (T5): the domain check reads the texts, not the "classify:" prefix of the inputs', async () => {
+  const t5 = path.join(dir, 't5');
+  await pretrain(resolveConfig(undefined, {
+    arch: 't5', corpus, out: t5, vocabSize: 300, layers: 1, hidden: 32, heads: 2, seqLen: 32, batchSize: 8, maxSteps: 10, warmup: 2,
+    lr: 5e-3, evalEvery: 10, evalBatches: 2, saveEvery: 10, seed: 1, dropout: 0,
+  }), { backend: nodeBackend, progress: false, log: () => {} });
+  const data = path.join(dir, 'labels-t5.jsonl');
+  writeFileSync(data, Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: sentence(), label: i % 2 ? 'cat' : 'dog' })).join('\n') + '\n');
+  const out = path.join(dir, 'ft-t5');
+  const ft = cli('finetune', '--from', t5, '--data', data, '--max-len', '24', '--batch-size', '8', '--max-steps', '2', '--out', out);
+  assert.equal(ft.code, 0, ft.err);
+  const d = JSON.parse(readFileSync(path.join(out, 'domain_check.json'), 'utf8')) as { far: boolean; taskPiecesPerWord: number; pretrainPiecesPerWord: number };
+  // With the prefix counted, this tokenizer splits "classify:" into several pieces and the task looks far.
+  assert.equal(d.far, false, JSON.stringify(d));
+  assert.ok(Math.abs(d.taskPiecesPerWord - d.pretrainPiecesPerWord) < 0.2, JSON.stringify(d));
+});
