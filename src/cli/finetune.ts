@@ -181,8 +181,8 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
         let r: FinetuneResult;
         let labels: string[];
         let texts: string[] = [];
-        // Read before fine-tuning: the weights are the pretrained ones only until then.
-        const domainModel = f.domainCheck && !f.scratch ? domainModelOf(base.dir, base.hf, base.store.clone(), base.tokenizer) : undefined;
+        // Fine-tuning copies the base weights (initTaskStore), so base.store stays the pretrained model.
+        const domainModel = f.domainCheck && !f.scratch ? domainModelOf(base.dir, base.hf, base.store, base.tokenizer) : undefined;
         if (task === 'qa') {
           const d = data === 'brown-qa' ? brownQaData({ seed }) : await squadData(data, f.eval);
           d.train = limitQuestions(d.train, limit, seed);

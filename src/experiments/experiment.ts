@@ -13,7 +13,8 @@ import { ProgressBar } from '../train/progress.js';
 import { lockRunFolder } from '../train/run-folder.js';
 import { analyze, type CellRecord, type Results } from './analysis.js';
 import { finetuneSteps, fractionCount, plannedCells, plannedVariants, type ExperimentSettings, type TaskName } from './design.js';
-import { domainCheck, pretrainVariant, type DomainCheck, type Pretrained } from './pretrained.js';
+import { domainCheck, pretrainVariant, type Pretrained } from './pretrained.js';
+import type { DomainCheck } from '../train/domain.js';
 import { writeReport } from './report.js';
 import { loadTask, runCell, scoreName, taskAvailable, taskTexts, type TaskData } from './tasks.js';
 

@@ -65,8 +65,6 @@ function storeOf(hf: HfConfig, v: Variant, weights: Parameters<typeof storeFromW
   return storeFromWeights(model.parameters(), weights, source);
 }
 
-export type { DomainCheck };
-
 /** The domain check of a pretrained variant on one task's texts (src/train/domain.ts). */
 export function domainCheck(p: Pretrained, task: string, texts: string[], backend: Backend): Promise<DomainCheck> {
   return checkDomain({ name: p.variant.id, hf: p.base.hf, store: p.base.store!, tokenizer: p.base.tokenizer, cfg: p.cfg }, task, texts, backend);

@@ -23,6 +23,18 @@ interface Model {
   readonly size: number;
 }
 
+/** A model's word function with a cache of the ids of words seen (bounded: a million words). */
+function memoized(word: (w: string) => number[]): (w: string) => number[] {
+  const cache = new Map<string, number[]>();
+  return (w) => {
+    const hit = cache.get(w);
+    if (hit) return hit;
+    const ids = word(w);
+    if (cache.size < 1 << 20) cache.set(w, ids);
+    return ids;
+  };
+}
+
 function vocabMaps(entries: Array<[string, number]>): { toId: Map<string, number>; toToken: string[] } {
   const toId = new Map<string, number>();
   const toToken: string[] = [];
@@ -43,14 +55,11 @@ function bpeModel(m: JsonObject): Model {
     rank.set(`${a} ${b}`, i);
   });
   const ignoreMerges = m['ignore_merges'] === true;
-  const cache = new Map<string, number[]>();
   return {
     size: toToken.length,
     tokenToId: (t) => toId.get(t),
     idToToken: (id) => toToken[id],
-    word(w) {
-      const hit = cache.get(w);
-      if (hit) return hit;
+    word: memoized((w) => {
       let ids: number[];
       if (ignoreMerges && toId.has(w)) ids = [toId.get(w)!];
       else {
@@ -74,9 +83,8 @@ function bpeModel(m: JsonObject): Model {
           return id;
         });
       }
-      if (cache.size < 1 << 20) cache.set(w, ids);
       return ids;
-    },
+    }),
   };
 }
 
@@ -87,14 +95,11 @@ function wordPieceModel(m: JsonObject): Model {
   const maxChars = Number(m['max_input_chars_per_word'] ?? 100);
   const unk = toId.get(String(m['unk_token']));
   if (unk === undefined) throw new TokenizerError(`WordPiece: unk_token ${JSON.stringify(m['unk_token'])} is not in the vocabulary`);
-  const cache = new Map<string, number[]>();
   return {
     size: toToken.length,
     tokenToId: (t) => toId.get(t),
     idToToken: (id) => toToken[id],
-    word(w) {
-      const hit = cache.get(w);
-      if (hit) return hit;
+    word: memoized((w) => {
       const chars = Array.from(w);
       let ids: number[] = [];
       if (chars.length > maxChars) ids = [unk];
@@ -117,9 +122,8 @@ function wordPieceModel(m: JsonObject): Model {
           start = end;
         }
       }
-      if (cache.size < 1 << 20) cache.set(w, ids);
       return ids;
-    },
+    }),
   };
 }
 
@@ -136,14 +140,11 @@ function unigramModel(m: JsonObject): Model {
   const unkScore = Math.min(...scores) - 10;
   let maxLen = 0;
   for (const [p] of vocab) maxLen = Math.max(maxLen, Array.from(p).length);
-  const cache = new Map<string, number[]>();
   return {
     size: vocab.length,
     tokenToId: (t) => toId.get(t),
     idToToken: (id) => vocab[id]?.[0],
-    word(w) {
-      const hit = cache.get(w);
-      if (hit) return hit;
+    word: memoized((w) => {
       const chars = Array.from(w);
       const n = chars.length;
       const score = new Float64Array(n + 1);
@@ -179,9 +180,8 @@ function unigramModel(m: JsonObject): Model {
       for (let e = n; e > 0; e = from[e]!) rev.push(id[e]!);
       const ids: number[] = [];
       for (let i = rev.length - 1; i >= 0; i--) if (!(rev[i] === unkId && ids.at(-1) === unkId)) ids.push(rev[i]!);
-      if (cache.size < 1 << 20) cache.set(w, ids);
       return ids;
-    },
+    }),
   };
 }
 

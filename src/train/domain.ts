@@ -70,7 +70,7 @@ export async function domainCheck(m: DomainModel, task: string, texts: string[],
 
 /**
  * The pretraining model (body and objective heads) of a checkpoint for the domain check: its run's
- * train_config.json (in the checkpoint folder or the run folder above it) says the objective and corpus. Undefined,
+ * train_config.json (in the checkpoint folder or the run folder above it) says the objective and corpus. `skipped`,
  * with the reason, when the checkpoint was not pretrained here or lacks the objective's heads.
  */
 export function domainModelOf(dir: string, hf: HfConfig, loaded: ParameterStore, tokenizer: Tokenizer): DomainModel | { skipped: string } {
