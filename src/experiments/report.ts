@@ -39,6 +39,12 @@ export async function writeReport(out: string, r: Results): Promise<void> {
   await writeFileAtomic(path.join(out, 'report.html'), renderHtml(blocks));
 }
 
+/** ' (T5: 0.002)' for the families with their own learning rate. */
+function lrExceptions(s: Results['settings']): string {
+  const own = s.families.filter((f) => s.finetune.lrByFamily[f] !== undefined).map((f) => `${FAMILY_NAME[f]}: ${s.finetune.lrByFamily[f]}`);
+  return own.length ? ` (${own.join(', ')})` : '';
+}
+
 function reportBlocks(r: Results): Block[] {
   const s = r.settings;
   const b: Block[] = [];
@@ -47,7 +53,7 @@ function reportBlocks(r: Results): Block[] {
     kind: 'p', text: `Preset ${s.preset}: families ${s.families.map((f) => FAMILY_NAME[f]).join(', ')}; tasks ${s.tasks.join(', ')}; label fractions ${s.fractions.map(frac).join(', ')}; seeds ${s.seeds.join(', ')}. ` +
       `Models: ${s.model.layers} layers, hidden ${s.model.hidden}, ${s.model.heads} heads, sequences of ${s.model.seqLen} tokens, vocabulary ${s.model.vocabSize}; ` +
       `pretraining ${s.pretrain.steps} steps of ${s.pretrain.batchSize} sequences on ${s.corpus === 'brown' ? "Brown's training documents" : s.corpus}. ` +
-      `Fine-tuning: ${s.finetune.epochs} epochs clamped to ${s.finetune.minSteps}-${s.finetune.maxSteps} steps, batch ${s.finetune.batchSize}, learning rate ${s.finetune.lr}, ${s.finetune.evaluations} evaluations; ` +
+      `Fine-tuning: ${s.finetune.epochs} epochs clamped to ${s.finetune.minSteps}-${s.finetune.maxSteps} steps, batch ${s.finetune.batchSize}, learning rate ${s.finetune.lr}${lrExceptions(s)}, ${s.finetune.evaluations} evaluations; ` +
       'pretrained and scratch runs of one seed share the architecture, tokenizer, data subset, order and settings; only the initial body weights differ. Scores are on held-out documents.',
   });
   if (s.leftOut.length) b.push({ kind: 'p', text: `Left out by this preset (\`--preset full\` runs them): ${s.leftOut.join('; ')}.` });

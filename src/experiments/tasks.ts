@@ -6,7 +6,7 @@ import {
   limitExamples, taggedJsonlData, type ClassificationData, type FinetuneBase, type FinetuneResult, type TaggingData, type Text2TextData,
 } from '../train/finetune.js';
 import { brownQaData, finetuneQa, type QaData } from '../train/qa.js';
-import { finetuneSteps, fractionCount, taskSupport, type CellSpec, type ExperimentSettings, type TaskName } from './design.js';
+import { finetuneLr, finetuneSteps, fractionCount, taskSupport, type CellSpec, type ExperimentSettings, type TaskName } from './design.js';
 
 /** A task's labelled data, in the shape its fine-tuning reads. */
 export type TaskData = { kind: 'classify'; data: ClassificationData } | { kind: 'tag'; data: TaggingData } | { kind: 'qa'; data: QaData };
@@ -93,7 +93,7 @@ export async function runCell(cell: CellSpec, t: TaskData, s: ExperimentSettings
   const steps = finetuneSteps(s, n);
   const common = {
     backend: o.backend, base: o.base, scratch: cell.init === 'scratch', out: o.out, maxLen: f.maxLen, batchSize: f.batchSize,
-    maxSteps: steps, evalEvery: steps / f.evaluations, lr: f.lr, warmupRatio: 0.1, weightDecay: 0.01, gradClip: 1, dropout: 0.1,
+    maxSteps: steps, evalEvery: steps / f.evaluations, lr: finetuneLr(s, cell.variant.family), warmupRatio: 0.1, weightDecay: 0.01, gradClip: 1, dropout: 0.1,
     seed: cell.seed, progress: false, signal: o.signal,
   };
   let r: FinetuneResult;

@@ -1,7 +1,8 @@
 // Sequence classification with a decoder (GPT-1 style, HF's GPT2ForSequenceClassification): a linear `score`
 // head (no bias) on the hidden state of the last non-padding token, with gradients through the whole decoder,
-// plus an optional auxiliary LM loss (GPT-1 used weight 0.5); and extractive QA with a decoder
-// (GPT2ForQuestionAnswering): a `qa_outputs` span head on every hidden state.
+// plus an optional auxiliary LM loss (GPT-1 used weight 0.5); token classification with a decoder
+// (GPT2ForTokenClassification): a linear head on every hidden state, each token seeing only the words before it;
+// and extractive QA with a decoder (GPT2ForQuestionAnswering): a `qa_outputs` span head on every hidden state.
 import type { Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
 import { Ctx, Linear, Module } from '../nn/index.js';
@@ -70,6 +71,53 @@ export function decoderClassifyHead(modelType: string): TaskHead {
         parameters: () => clf.parameters(),
         forward: (ctx, inp) => clf.forward(ctx, inp.inputIds, inp.attentionMask).logits,
         loss: (ctx, inp, labels) => clf.loss(ctx, inp.inputIds, inp.attentionMask, labels, opts.auxLm ?? 0),
+      };
+    },
+  };
+}
+
+/**
+ * Token classification with a decoder: dropout then a Linear (with bias) on every hidden state. HF names the
+ * Linear `classifier` in GPT2ForTokenClassification and `score` in LlamaForTokenClassification; the body keeps
+ * its names. Causal attention: a word's tag is predicted from it and the words before it, never after.
+ */
+export class DecoderTokenClassification extends Module {
+  readonly head: Linear;
+  constructor(readonly lm: CausalLM, hidden: number, readonly numLabels: number, headName: string, readonly classifierDropout: number, std = 0.02) {
+    super('');
+    this.child(lm as unknown as Module);
+    this.head = this.child(new Linear(headName, hidden, numLabels, { std }));
+  }
+
+  /** Tag logits [B, T, numLabels]. */
+  forward(ctx: Ctx, inputIds: Tensor, attentionMask: Tensor): Tensor {
+    const { hidden } = this.lm.forward(ctx, { inputIds, attentionMask });
+    return this.head.forward(ctx, ctx.dropout(hidden, this.classifierDropout));
+  }
+
+  /** Mean cross-entropy against labels [B, T] (-100 = ignored). */
+  loss(ctx: Ctx, inputIds: Tensor, attentionMask: Tensor, labels: Tensor): Tensor {
+    const logits = this.forward(ctx, inputIds, attentionMask);
+    return F.crossEntropy(F.reshape(logits, [-1, this.numLabels]), F.reshape(labels, [-1]));
+  }
+}
+
+/** The token classification head of a decoder (GPT2ForTokenClassification, LlamaForTokenClassification). */
+export function decoderTagHead(modelType: string): TaskHead {
+  return {
+    architecture: `${hfPrefix(modelType)}ForTokenClassification`,
+    framing: 'eos',
+    tokenTypes: false,
+    build: (hf: HfConfig, numLabels: number, opts = {}): TaskModel => {
+      const info = causalLMFromHf(hf, { dropout: opts.dropout });
+      // HF: config.classifier_dropout, else 0.1 (GPT-2 and LLaMA configs have no hidden_dropout).
+      const configured = (hf as unknown as Record<string, unknown>)['classifier_dropout'];
+      const p = opts.dropout ?? (typeof configured === 'number' ? configured : 0.1);
+      const m = new DecoderTokenClassification(info.model, info.hiddenSize, numLabels, modelType === 'gpt2' ? 'classifier' : 'score', p);
+      return {
+        parameters: () => m.parameters(),
+        forward: (ctx, inp) => m.forward(ctx, inp.inputIds, inp.attentionMask),
+        loss: (ctx, inp, labels) => m.loss(ctx, inp.inputIds, inp.attentionMask, labels),
       };
     },
   };

@@ -121,7 +121,8 @@ export function requirePerLabel(xs: Example[], perLabel: number, seed: number): 
 /**
  * The Brown genre task: each example is a run of `sentences` consecutive sentences of one document, labelled
  * with its genre (15) or its broad category (press, general prose, learned, fiction); training examples come
- * from the training documents, evaluation ones from `evalSplit` (at most `maxEvalPerLabel` genre-chunks each).
+ * from the training documents, evaluation ones from `evalSplit` (at most `maxEvalPerLabel` of each label, genre or
+ * category, so that a category's share of the held-out set does not depend on how many genres it has).
  */
 export function brownGenreData(opts: { sentences?: number; evalSplit?: 'validation' | 'test'; maxEvalPerLabel?: number; seed?: number; labels?: 'genre' | 'category' } = {}): ClassificationData {
   const k = opts.sentences ?? 3;
@@ -133,10 +134,10 @@ export function brownGenreData(opts: { sentences?: number; evalSplit?: 'validati
     });
   const train = chunks('train');
   const evalAll = chunks(opts.evalSplit ?? 'validation');
-  const ev = limitPerLabel(evalAll, opts.maxEvalPerLabel ?? 40, (opts.seed ?? 0) + 1);
   const relabel = (xs: Example[]) => (opts.labels === 'category' ? xs.map((x) => ({ text: x.text, label: BROWN_CATEGORY[x.label as BrownGenre] })) : xs);
+  const ev = limitPerLabel(relabel(evalAll), opts.maxEvalPerLabel ?? 40, (opts.seed ?? 0) + 1);
   const labels = [...new Set(relabel(train).map((x) => x.label))].sort();
-  return { labels, train: relabel(train), eval: relabel(ev), evalName: `brown-genre (${opts.evalSplit ?? 'validation'} documents)` };
+  return { labels, train: relabel(train), eval: ev, evalName: `brown-genre (${opts.evalSplit ?? 'validation'} documents)` };
 }
 
 /** Labelled examples of a JSONL file: {"text", "label"}, and "text_pair" for sentence pairs (all lines or none). */

@@ -74,7 +74,7 @@ test('finetune --task tag from a BERT checkpoint, then predict tags each word', 
   assert.match(ner.err, /--task ner: unknown task \(tasks: classify, tag, text2text, qa\)/);
 });
 
-test('finetune --task classify from BERT pools [CLS]; --task tag on a decoder names the tasks it supports', async () => {
+test('finetune --task classify from BERT pools [CLS]; --task text2text on a decoder names the tasks it supports', async () => {
   const bert = getModel('bert');
   const hf = bert.newConfig({ layers: 1, hidden: 32, heads: 2, positions: 32, dropout: 0 }, tokenizer);
   const pre = path.join(dir, 'bert-mlm');
@@ -96,7 +96,7 @@ test('finetune --task classify from BERT pools [CLS]; --task tag on a decoder na
   const c = gpt2Config({ vocabSize: tokenizer.vocabSize, nEmbd: 16, nLayer: 1, nHead: 2, nPositions: 16 });
   const gpt = path.join(dir, 'gpt2');
   await saveCheckpoint(gpt, { config: gpt2ConfigToHf(c), weights: weights(new Gpt2LMHeadModel(c).parameters(), 3), tokenizer: { dir: tokDir } });
-  const bad = cli('finetune', '--from', gpt, '--task', 'tag', '--out', path.join(dir, 'y'));
+  const bad = cli('finetune', '--from', gpt, '--task', 'text2text', '--out', path.join(dir, 'y'));
   assert.notEqual(bad.code, 0);
-  assert.match(bad.err, /--task tag: model_type gpt2 supports only --task classify/);
+  assert.match(bad.err, /--task text2text: model_type gpt2 supports only --task classify, tag, qa|--task text2text needs an encoder-decoder/);
 });

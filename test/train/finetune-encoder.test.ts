@@ -100,25 +100,51 @@ test('pretrained body weights are copied by name; the head starts fresh', async 
   assert.ok(near(cs.weights.get('bert.pooler.dense.weight')!.data, store.get('bert.pooler.dense.weight')), 'NSP pooler reused');
 });
 
-test('a decoder offers classify only; the error names --task and the supported tasks', () => {
+test('a decoder offers classify, tag and qa; the error names --task and the supported tasks', () => {
   const g = gpt2ConfigToHf(gpt2Config({ vocabSize: 50, nEmbd: 16, nLayer: 1, nHead: 2, nPositions: 16 }));
   assert.equal(taskHead('gpt2', 'classify').architecture, 'GPT2ForSequenceClassification');
-  assert.throws(() => taskHead(g.model_type, 'tag'), /--task tag: model_type gpt2 supports only --task classify/);
+  assert.equal(taskHead(g.model_type, 'tag').architecture, 'GPT2ForTokenClassification');
+  assert.equal(taskHead('llama', 'tag').architecture, 'LlamaForTokenClassification');
+  assert.throws(() => taskHead(g.model_type, 'text2text'), /--task text2text: model_type gpt2 supports only --task classify, tag, qa/);
   assert.throws(() => taskHead('bert', 'ner'), /--task ner: unknown task \(tasks: classify, tag, text2text, qa\)/);
   assert.equal(taskHead('bert', 'tag').architecture, 'BertForTokenClassification');
 });
 
-test('a tiny RoBERTa (byte-level BPE) fine-tunes as a tagger through its registry head', async () => {
-  // Every noun x verb x adverb; the sentences with "house ... slowly" are held out (evaluation must not overlap training).
+/** Every noun x verb x adverb; the sentences with "house ... slowly" are held out (evaluation must not overlap training). */
+function toyTagging(): { sents: TaggingData['train']; data: TaggingData } {
   const combos = ['cat', 'dog', 'house'].flatMap((n) => ['sat', 'ran'].flatMap((v) => ['quickly', 'slowly'].map((a) => ['The', n, v, a, '.'])));
   const seen = combos.filter((c) => !(c[1] === 'house' && c[3] === 'slowly'));
   const unseen = combos.filter((c) => c[1] === 'house' && c[3] === 'slowly');
   const tagged = (tokens: string[]) => ({ tokens, tags: ['DET', 'NOUN', 'VERB', 'ADV', '.'] });
   const sents = [...Array.from({ length: 70 }, (_, i) => tagged(seen[i % seen.length]!)), ...Array.from({ length: 10 }, (_, i) => tagged(unseen[i % unseen.length]!))];
+  return { sents, data: { labels: ['.', 'ADV', 'DET', 'NOUN', 'VERB'], train: sents.slice(0, 70), eval: sents.slice(70) } };
+}
+
+test('a tiny GPT-2 tags every token from its left context (GPT2ForTokenClassification)', async () => {
+  const { sents, data } = toyTagging();
+  const bpeDir = path.join(dir, 'bpe-gpt2');
+  const tok = saveTokenizer(bpeDir, trainTokenizer('bpe', sents.map((s) => s.tokens.join(' ')), { vocabSize: 300 }));
+  const ghf = getModel('gpt2').newConfig({ layers: 1, hidden: 32, heads: 2, positions: 32, dropout: 0 }, tok);
+  const r = await finetuneTagger({ ...common, base: { hf: ghf, tokenizer: tok, tokenizerDir: bpeDir }, data, out: path.join(dir, 'gpt2-tag'), maxLen: 16, epochs: 6, lr: 5e-3 });
+  assert.equal(r.architecture, 'GPT2ForTokenClassification');
+  assert.equal(r.evalWords, 50);
+  assert.ok(r.accuracy > 0.9, `accuracy ${r.accuracy}`);
+  const { loadCheckpoint } = await import('../../src/io/checkpoint.js');
+  const ck = await loadCheckpoint(r.dir, { skipOptimizer: true });
+  assert.deepEqual(ck.weights.get('classifier.weight')!.shape, [5, 32]);
+  assert.ok(ck.weights.has('classifier.bias') && ck.weights.has('transformer.h.0.attn.c_attn.weight'));
+  const m = await loadFinetuned(nodeBackend, r.dir);
+  const full = await m.tag(['The', 'dog', 'ran', 'quickly', '.']);
+  assert.deepEqual(full, ['DET', 'NOUN', 'VERB', 'ADV', '.']);
+  // Causal attention: the tags of a prefix are the tags of the same words in the longer sentence.
+  assert.deepEqual(await m.tag(['The', 'dog', 'ran']), full.slice(0, 3));
+});
+
+test('a tiny RoBERTa (byte-level BPE) fine-tunes as a tagger through its registry head', async () => {
+  const { sents, data } = toyTagging();
   const bpeDir = path.join(dir, 'bpe');
   const tok = saveTokenizer(bpeDir, trainTokenizer('bpe', sents.map((s) => s.tokens.join(' ')), { vocabSize: 300 }));
   const rhf = getModel('roberta').newConfig({ layers: 1, hidden: 32, heads: 2, positions: 32, dropout: 0 }, tok);
-  const data: TaggingData = { labels: ['.', 'ADV', 'DET', 'NOUN', 'VERB'], train: sents.slice(0, 70), eval: sents.slice(70) };
   const r = await finetuneTagger({ ...common, base: { hf: rhf, tokenizer: tok, tokenizerDir: bpeDir }, data, out: path.join(dir, 'rob'), maxLen: 16, epochs: 6, lr: 5e-3 });
   assert.equal(r.architecture, 'RobertaForTokenClassification');
   assert.equal(r.evalWords, 50);

@@ -12,7 +12,7 @@ import { Gpt2LMHeadModel, gpt2Config, gpt2ConfigToHf } from '../../src/models/gp
 import { Forward } from '../../src/runtime/step.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import { nodeBackend } from '../../src/runtime/node.js';
-import { finetuneClassifier, jsonlData, limitPerLabel } from '../../src/train/finetune.js';
+import { brownGenreData, finetuneClassifier, jsonlData, limitPerLabel } from '../../src/train/finetune.js';
 import { saveTokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
 
 const i64 = (rows: number[][]) => ({ dtype: 'int64' as const, shape: [rows.length, rows[0].length], data: BigInt64Array.from(rows.flat().map(BigInt)) });
@@ -80,4 +80,13 @@ test('fine-tuning learns a separable task from JSONL and saves a classifier chec
   assert.deepEqual(cfg.architectures, ['GPT2ForSequenceClassification']);
   assert.ok(existsSync(path.join(r.dir, 'tokenizer.json')));
   void F;
+});
+
+test('the Brown category task caps its held-out set per category, not per genre', () => {
+  const d = brownGenreData({ labels: 'category', maxEvalPerLabel: 30, seed: 0 });
+  const counts = new Map<string, number>();
+  for (const x of d.eval) counts.set(x.label, (counts.get(x.label) ?? 0) + 1);
+  assert.deepEqual([...counts.keys()].sort(), d.labels);
+  assert.equal(d.labels.length, 4);
+  for (const [label, n] of counts) assert.equal(n, 30, `category ${label}`);
 });
