@@ -86,7 +86,7 @@ export function registerExperimentCommand(program: Command, fail: (e: unknown) =
     .command('experiment')
     .alias('demo')
     .description('the paradigm measured: pretrain BERT (MLM), GPT-2 (causal LM) and T5 (span corruption), then fine-tune each task at several label fractions from the pretrained weights and from scratch, over seeds; report.md/report.html with intervals, verdicts and pictures (see docs/experiment.md)')
-    .option('--preset <name>', 'quick (about 15-18 minutes on 2 cores; `npm start`) or full (hours)', 'quick')
+    .option('--preset <name>', 'quick (about 15-18 minutes on 2 cores; `npm start`) or full (an estimated day on 2 cores)', 'quick')
     .option('--out <dir>', 'experiment folder (rerunning the same command continues it)', 'runs/experiment')
     .option('--overwrite', 'delete an experiment with other settings in --out and start over', false)
     .option('--families <list>', `comma-separated: ${FAMILIES.join(', ')}`)
