@@ -14,7 +14,7 @@ import { gpt2Config, gpt2ConfigToHf } from '../../src/models/gpt2.js';
 import { nodeBackend } from '../../src/runtime/node.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import { saveTokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
-import { finetuneClassifier, finetuneTagger, jsonlData, limitExamples, loadFinetuned, type TaggingData } from '../../src/train/finetune.js';
+import { finetuneClassifier, finetuneTagger, jsonlData, limitExamples, loadFinetuned, type FinetuneResult, type TaggingData } from '../../src/train/finetune.js';
 import { UNIVERSAL_TAGS } from '../../src/data/brown-pos.js';
 import { brownSlice, tempDir } from '../tokenizers/helpers.js';
 
@@ -120,12 +120,17 @@ function toyTagging(): { sents: TaggingData['train']; data: TaggingData } {
   return { sents, data: { labels: ['.', 'ADV', 'DET', 'NOUN', 'VERB'], train: sents.slice(0, 70), eval: sents.slice(70) } };
 }
 
-test('a tiny GPT-2 tags every token from its left context (GPT2ForTokenClassification)', async () => {
+/** A 1-layer, 32-wide model of `modelType` on a byte-level BPE of the toy sentences, fine-tuned as a tagger. */
+async function toyTagger(modelType: string, name: string): Promise<FinetuneResult> {
   const { sents, data } = toyTagging();
-  const bpeDir = path.join(dir, 'bpe-gpt2');
+  const bpeDir = path.join(dir, `bpe-${name}`);
   const tok = saveTokenizer(bpeDir, trainTokenizer('bpe', sents.map((s) => s.tokens.join(' ')), { vocabSize: 300 }));
-  const ghf = getModel('gpt2').newConfig({ layers: 1, hidden: 32, heads: 2, positions: 32, dropout: 0 }, tok);
-  const r = await finetuneTagger({ ...common, base: { hf: ghf, tokenizer: tok, tokenizerDir: bpeDir }, data, out: path.join(dir, 'gpt2-tag'), maxLen: 16, epochs: 6, lr: 5e-3 });
+  const thf = getModel(modelType).newConfig({ layers: 1, hidden: 32, heads: 2, positions: 32, dropout: 0 }, tok);
+  return finetuneTagger({ ...common, base: { hf: thf, tokenizer: tok, tokenizerDir: bpeDir }, data, out: path.join(dir, name), maxLen: 16, epochs: 6, lr: 5e-3 });
+}
+
+test('a tiny GPT-2 tags every token from its left context (GPT2ForTokenClassification)', async () => {
+  const r = await toyTagger('gpt2', 'gpt2-tag');
   assert.equal(r.architecture, 'GPT2ForTokenClassification');
   assert.equal(r.evalWords, 50);
   assert.ok(r.accuracy > 0.9, `accuracy ${r.accuracy}`);
@@ -141,11 +146,7 @@ test('a tiny GPT-2 tags every token from its left context (GPT2ForTokenClassific
 });
 
 test('a tiny RoBERTa (byte-level BPE) fine-tunes as a tagger through its registry head', async () => {
-  const { sents, data } = toyTagging();
-  const bpeDir = path.join(dir, 'bpe');
-  const tok = saveTokenizer(bpeDir, trainTokenizer('bpe', sents.map((s) => s.tokens.join(' ')), { vocabSize: 300 }));
-  const rhf = getModel('roberta').newConfig({ layers: 1, hidden: 32, heads: 2, positions: 32, dropout: 0 }, tok);
-  const r = await finetuneTagger({ ...common, base: { hf: rhf, tokenizer: tok, tokenizerDir: bpeDir }, data, out: path.join(dir, 'rob'), maxLen: 16, epochs: 6, lr: 5e-3 });
+  const r = await toyTagger('roberta', 'rob');
   assert.equal(r.architecture, 'RobertaForTokenClassification');
   assert.equal(r.evalWords, 50);
   assert.ok(r.accuracy > 0.9, `accuracy ${r.accuracy}`);
