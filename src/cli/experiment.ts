@@ -6,6 +6,7 @@ import { nodeBackend } from '../runtime/node.js';
 import { checkOutputDir } from '../io/outdir.js';
 import { FAMILIES, PRESETS, TASKS, type ExperimentSettings, type Family, type TaskName } from '../experiments/design.js';
 import { runExperiment } from '../experiments/experiment.js';
+import { defaultJobs } from '../experiments/jobs.js';
 import { intArg } from './args.js';
 import { withInterrupt } from './interrupt.js';
 
@@ -26,6 +27,7 @@ interface ExperimentFlags {
   data?: string;
   eval?: string;
   progress: boolean;
+  jobs?: string;
 }
 
 function list(flag: string, v: string): string[] {
@@ -86,7 +88,7 @@ export function registerExperimentCommand(program: Command, fail: (e: unknown) =
     .command('experiment')
     .alias('demo')
     .description('the paradigm measured: pretrain BERT (MLM), GPT-2 (causal LM) and T5 (span corruption), then fine-tune each task at several label fractions from the pretrained weights and from scratch, over seeds; report.md/report.html with intervals, verdicts and pictures (see docs/experiment.md)')
-    .option('--preset <name>', 'quick (about 15-18 minutes on 2 cores; `npm start`) or full (an estimated day on 2 cores)', 'quick')
+    .option('--preset <name>', 'quick (about 13 minutes on 2 cores; `npm start`) or full (an estimated day on 2 cores)', 'quick')
     .option('--out <dir>', 'experiment folder (rerunning the same command continues it)', 'runs/experiment')
     .option('--overwrite', 'delete an experiment with other settings in --out and start over', false)
     .option('--families <list>', `comma-separated: ${FAMILIES.join(', ')}`)
@@ -102,13 +104,15 @@ export function registerExperimentCommand(program: Command, fail: (e: unknown) =
     .option('--task <task>', 'with --data: classify or tag')
     .option('--data <file>', 'your labelled JSONL: {"text", "label"} (classify) or {"tokens", "tags"} (tag)')
     .option('--eval <file>', 'held-out labelled JSONL (default: every 10th example of --data)')
+    .option('--jobs <n>', `pretrainings and fine-tunings run side by side, each in a process with its share of the cores (default: one per core, at most 8: ${defaultJobs()} here)`)
     .option('--no-progress', 'no progress bar')
     .action(async (f: ExperimentFlags) => {
       try {
         const settings = experimentSettings(f);
+        const jobs = f.jobs === undefined ? defaultJobs() : intArg('--jobs', f.jobs);
         checkOutputDir('--out', f.out);
         const t0 = performance.now();
-        const r = await withInterrupt((signal) => runExperiment({ settings, out: f.out, overwrite: f.overwrite, backend: nodeBackend, signal, progress: f.progress }));
+        const r = await withInterrupt((signal) => runExperiment({ settings, out: f.out, overwrite: f.overwrite, backend: nodeBackend, signal, progress: f.progress, jobs }));
         if (!r.complete) {
           console.log(`interrupted after ${r.ran} new cells; run the same command again to continue (finished cells are kept in ${path.join(f.out, 'cells')})`);
           process.exitCode = 130;

@@ -12,11 +12,12 @@ import { writeFileAtomic } from '../io/files.js';
 import { ProgressBar } from '../train/progress.js';
 import { lockRunFolder } from '../train/run-folder.js';
 import { analyze, type CellRecord, type Results } from './analysis.js';
-import { finetuneSteps, fractionCount, plannedCells, plannedVariants, type ExperimentSettings, type TaskName } from './design.js';
-import { domainCheck, pretrainVariant, type Pretrained } from './pretrained.js';
+import { PRETRAIN_STEP_COST, finetuneSteps, fractionCount, plannedCells, plannedVariants, type ExperimentSettings, type TaskName } from './design.js';
+import { cellFile, domainFile, runJobs, type PlannedJob } from './jobs.js';
+import { finishedPretraining } from './pretrained.js';
 import type { DomainCheck } from '../train/domain.js';
 import { writeReport } from './report.js';
-import { loadTask, runCell, scoreName, taskAvailable, taskTexts, type TaskData } from './tasks.js';
+import { loadTask, taskAvailable, type TaskData } from './tasks.js';
 
 export interface ExperimentOptions {
   settings: ExperimentSettings;
@@ -27,6 +28,11 @@ export interface ExperimentOptions {
   signal?: AbortSignal;
   /** The overall progress bar (one, across all cells). */
   progress?: boolean;
+  /**
+   * Pretrainings and cells run at a time (default 1). Above 1 each runs in a child process on onnxruntime-node
+   * with cores/jobs intra-op threads (src/experiments/jobs.ts), and `backend` must be nodeBackend.
+   */
+  jobs?: number;
   log?: (s: string) => void;
 }
 
@@ -83,71 +89,59 @@ async function runLocked(o: ExperimentOptions, s: ExperimentSettings, log: (s: s
   for (const t of s.tasks) if (taskAvailable(t, s)) tasks.set(t, await loadTask(t, s));
   const cells = plannedCells(s, (t) => tasks.has(t));
   const variants = plannedVariants(s).filter((v) => cells.some((c) => c.variant === v));
-  const cellFile = (id: string) => path.join(o.out, 'cells', `${id}.json`);
   await mkdir(path.join(o.out, 'cells'), { recursive: true });
+  const cellDone = (id: string) => existsSync(cellFile(o.out, id));
+
+  // Pretrainings first (each with the domain checks of its model), then the cells, each after its pretraining.
+  const planned: PlannedJob[] = [];
+  const longestFirst = [...variants].sort((a, b) => PRETRAIN_STEP_COST[b.family] - PRETRAIN_STEP_COST[a.family]);
+  for (const v of longestFirst) {
+    const domainTasks = [...tasks.keys()].filter((t) => cells.some((c) => c.variant === v && c.task === t));
+    const finished = (await finishedPretraining(o.out, v.id)) !== undefined && domainTasks.every((t) => existsSync(domainFile(o.out, v.id, t)));
+    if (!finished) planned.push({ job: { kind: 'pretrain', variant: v.id, domainTasks }, steps: s.pretrain.steps });
+  }
+  for (const c of cells) {
+    if (cellDone(c.id)) continue;
+    const steps = finetuneSteps(s, fractionCount(tasks.get(c.task)!.data.train.length, c.fraction));
+    planned.push({ job: { kind: 'cell', cell: c }, after: planned.some((j) => j.job.kind === 'pretrain' && j.job.variant === c.variant.id) ? c.variant.id : undefined, steps });
+  }
 
   // Progress in training steps: every pretraining's and every cell's, done ones counted at the start.
-  const cellSteps = (c: (typeof cells)[number]) => finetuneSteps(s, fractionCount(tasks.get(c.task)!.data.train.length, c.fraction));
-  const pretrainDone = (id: string) => existsSync(path.join(o.out, 'pretrain', id, 'experiment_done.json'));
-  const total = variants.length * s.pretrain.steps + cells.reduce((n, c) => n + cellSteps(c), 0);
-  let done = variants.filter((v) => pretrainDone(v.id)).length * s.pretrain.steps + cells.filter((c) => existsSync(cellFile(c.id))).reduce((n, c) => n + cellSteps(c), 0);
-  const bar = o.progress ? new ProgressBar({ total, label: 'experiment', startStep: done }) : undefined;
-  bar?.update({ step: done, extra: { cells: `${cells.filter((c) => existsSync(cellFile(c.id))).length}/${cells.length}` } });
-  const say = (m: string) => (bar ? bar.log(m) : log(m));
-  let finished = cells.filter((c) => existsSync(cellFile(c.id))).length;
-  const advance = (steps: number) => {
-    done += steps;
-    bar?.update({ step: done, extra: { cells: `${finished}/${cells.length}` } });
-  };
-
-  const pretrained = new Map<string, Pretrained>();
-  const domain: DomainCheck[] = [];
+  const allSteps = variants.length * s.pretrain.steps + cells.reduce((n, c) => n + finetuneSteps(s, fractionCount(tasks.get(c.task)!.data.train.length, c.fraction)), 0);
+  let done = allSteps - planned.reduce((n, j) => n + j.steps, 0);
+  let finished = cells.filter((c) => cellDone(c.id)).length;
+  const bar = o.progress ? new ProgressBar({ total: allSteps, label: 'experiment', startStep: done }) : undefined;
+  const show = () => bar?.update({ step: done, extra: { cells: `${finished}/${cells.length}` } });
+  show();
   let ran = 0;
+  let complete: boolean;
   try {
-    for (const v of variants) {
-      const was = pretrainDone(v.id);
-      const p = await pretrainVariant(s, v, o.out, { backend: o.backend, signal: o.signal, log: say });
-      if (!p) return { complete: false, ran };
-      if (!was) {
-        say(`pretrained ${v.id}: ${p.steps} steps, held-out perplexity ${p.perplexity?.toFixed(1)}`);
-        advance(s.pretrain.steps);
-      }
-      pretrained.set(v.id, p);
-      for (const [t, data] of tasks) {
-        if (!cells.some((c) => c.variant === v && c.task === t)) continue;
-        domain.push(await cached(path.join(o.out, 'domain', `${v.id}__${t}.json`), () => domainCheck(p, t, taskTexts(data), o.backend)));
-      }
-    }
-    for (const c of cells) {
-      if (existsSync(cellFile(c.id))) continue;
-      if (o.signal?.aborted) return { complete: false, ran };
-      const t = tasks.get(c.task)!;
-      const from = pretrained.get(c.variant.id)!;
-      const dir = path.join(o.out, 'finetune', c.id);
-      await rm(dir, { recursive: true, force: true });
-      const t1 = performance.now();
-      const r = await runCell(c, t, s, { backend: o.backend, base: from.base, out: dir, signal: o.signal });
-      if (r.interrupted) return { complete: false, ran };
-      const { interrupted: _i, ...run } = r;
-      const record: CellRecord = {
-        id: c.id, variant: c.variant.id, family: c.variant.family, objective: c.variant.objective, task: c.task, fraction: c.fraction,
-        init: c.init, seed: c.seed, scoreName: scoreName(c.variant.family, t), ...run,
-      };
-      await writeFileAtomic(cellFile(c.id), `${JSON.stringify({ ...record, seconds: (performance.now() - t1) / 1000 }, null, 2)}\n`);
-      // The cell's numbers are kept; its fine-tuned model is not needed again.
-      await rm(dir, { recursive: true, force: true });
-      ran++;
-      finished++;
-      say(`${c.id}: ${record.scoreName} ${(100 * record.score).toFixed(1)}% (${record.trainExamples} examples, ${record.steps} steps)`);
-      advance(cellSteps(c));
-    }
+    complete = await runJobs(planned, {
+      settings: s, out: o.out, backend: o.backend, jobs: o.jobs ?? 1, signal: o.signal,
+      log: (m) => (bar ? bar.log(m) : log(m)),
+      onDone: (j) => {
+        done += j.steps;
+        if (j.job.kind === 'cell') {
+          ran++;
+          finished++;
+        }
+        show();
+      },
+    });
   } finally {
     bar?.finish();
   }
-  const records = await Promise.all(cells.map(async (c) => stripTiming(JSON.parse(await readFile(cellFile(c.id), 'utf8')) as CellRecord & { seconds?: number })));
-  const pretraining = [...pretrained.values()].map((p) => ({
-    variant: p.variant.id, family: p.variant.family, objective: p.variant.objective, steps: p.steps, evalLoss: p.evalLoss, perplexity: p.perplexity,
+  if (!complete) return { complete: false, ran };
+
+  const records = await Promise.all(cells.map(async (c) => stripTiming(JSON.parse(await readFile(cellFile(o.out, c.id), 'utf8')) as CellRecord & { seconds?: number })));
+  const pretraining = await Promise.all(variants.map(async (v) => {
+    const p = (await finishedPretraining(o.out, v.id))!;
+    return { variant: v.id, family: v.family, objective: v.objective, steps: p.steps, evalLoss: p.evalLoss, perplexity: p.perplexity };
   }));
+  const domain: DomainCheck[] = [];
+  for (const v of variants)
+    for (const t of tasks.keys())
+      if (cells.some((c) => c.variant === v && c.task === t)) domain.push(JSON.parse(await readFile(domainFile(o.out, v.id, t), 'utf8')) as DomainCheck);
   const results = analyze(s, pretraining, records, domain);
   await writeReport(o.out, results);
   return { complete: true, ran, results };
@@ -156,15 +150,6 @@ async function runLocked(o: ExperimentOptions, s: ExperimentSettings, log: (s: s
 function stripTiming(r: CellRecord & { seconds?: number }): CellRecord {
   const { seconds: _s, ...rest } = r;
   return rest;
-}
-
-/** A JSON result computed once and kept in `file`. */
-async function cached<T>(file: string, compute: () => Promise<T>): Promise<T> {
-  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as T;
-  const v = await compute();
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, `${JSON.stringify(v, null, 2)}\n`);
-  return v;
 }
 
 /** The ids of the finished cells in an experiment folder. */

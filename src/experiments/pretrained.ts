@@ -30,6 +30,21 @@ export interface Pretrained {
 
 const DONE_FILE = 'experiment_done.json';
 
+/** What a finished pretraining leaves in <out>/pretrain/<id>/experiment_done.json. */
+export interface PretrainingDone {
+  /** Its final checkpoint, relative to the pretraining folder (so the experiment folder may move). */
+  finalDir: string;
+  steps: number;
+  evalLoss?: number;
+  perplexity?: number;
+}
+
+/** A variant's finished pretraining, or undefined when it has not finished. */
+export async function finishedPretraining(out: string, id: string): Promise<PretrainingDone | undefined> {
+  const done = path.join(out, 'pretrain', id, DONE_FILE);
+  return existsSync(done) ? (JSON.parse(await readFile(done, 'utf8')) as PretrainingDone) : undefined;
+}
+
 /**
  * Pretrains a variant into <out>/pretrain/<id>, or loads it when finished; an interrupted pretraining resumes from
  * its newest checkpoint. Undefined when `signal` stopped it.
@@ -38,14 +53,13 @@ export async function pretrainVariant(s: ExperimentSettings, v: Variant, out: st
   o: { backend: Backend; signal?: AbortSignal; log: (s: string) => void }): Promise<Pretrained | undefined> {
   const dir = path.join(out, 'pretrain', v.id);
   const done = path.join(dir, DONE_FILE);
-  if (existsSync(done)) {
-    const d = JSON.parse(await readFile(done, 'utf8')) as { finalDir: string; steps: number; evalLoss?: number; perplexity?: number };
-    // Saved relative to the pretraining folder, so the experiment folder may move.
-    d.finalDir = path.join(dir, d.finalDir);
-    const ck = await loadCheckpoint(d.finalDir, { skipOptimizer: true });
+  const d = await finishedPretraining(out, v.id);
+  if (d) {
+    const finalDir = path.join(dir, d.finalDir);
+    const ck = await loadCheckpoint(finalDir, { skipOptimizer: true });
     const cfg = pretrainConfig(s, v, dir, false);
-    const store = storeOf(ck.config, v, ck.weights, d.finalDir);
-    return { variant: v, cfg, base: { hf: ck.config, store, tokenizer: loadTokenizer(d.finalDir), tokenizerDir: d.finalDir }, dir: d.finalDir, steps: d.steps, evalLoss: d.evalLoss, perplexity: d.perplexity };
+    const store = storeOf(ck.config, v, ck.weights, finalDir);
+    return { variant: v, cfg, base: { hf: ck.config, store, tokenizer: loadTokenizer(finalDir), tokenizerDir: finalDir }, dir: finalDir, steps: d.steps, evalLoss: d.evalLoss, perplexity: d.perplexity };
   }
   const resume = (await latestCheckpoint(dir)) !== undefined;
   const cfg = pretrainConfig(s, v, dir, resume);
@@ -54,7 +68,8 @@ export async function pretrainVariant(s: ExperimentSettings, v: Variant, out: st
   if (r.stoppedBy === 'interrupt') return undefined;
   if (r.stoppedBy !== 'done' || !r.finalDir) throw new Error(`pretraining ${v.id} stopped (${r.stoppedBy})`);
   const summary = { finalDir: r.finalDir, steps: r.step, evalLoss: r.lastEval?.loss, perplexity: r.lastEval?.perplexity };
-  await writeFileAtomic(done, `${JSON.stringify({ ...summary, finalDir: path.relative(dir, r.finalDir) }, null, 2)}\n`);
+  await writeFileAtomic(done, `${JSON.stringify({ ...summary, finalDir: path.relative(dir, r.finalDir) } satisfies PretrainingDone, null, 2)}\n`);
+  o.log(`pretrained ${v.id}: ${r.step} steps, held-out perplexity ${summary.perplexity?.toFixed(1)}`);
   return { variant: v, cfg, base: { hf: r.hf, store: r.store, tokenizer: r.tokenizer, tokenizerDir: r.finalDir }, dir: r.finalDir, steps: r.step, evalLoss: summary.evalLoss, perplexity: summary.perplexity };
 }
 

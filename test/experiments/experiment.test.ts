@@ -1,6 +1,7 @@
 // `pretrain experiment` end to end at toy size: pretraining, the cell grid, results.json, report.md and a
 // self-contained report.html; an interrupted experiment (in a pretraining, then between cells) continues without
-// redoing finished cells and ends with the results of an uninterrupted run; a folder holding other settings is refused.
+// redoing finished cells and ends with the results of an uninterrupted run, also with two jobs at a time in child
+// processes; a folder holding other settings is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
@@ -44,8 +45,7 @@ test('the experiment runs end to end, and an interrupted one continues to the sa
   // Interrupted in the first pretraining (after its first step, which is saved), then after the third new cell.
   const part = path.join(tmp, 'part');
   const early = new AbortController();
-  early.abort();
-  const zeroth = await runExperiment({ settings, out: part, backend: nodeBackend, signal: early.signal, log: quiet });
+  const zeroth = await runExperiment({ settings, out: part, backend: nodeBackend, signal: early.signal, log: (s) => { if (s.startsWith('pretraining bert-mlm')) early.abort(); } });
   assert.deepEqual([zeroth.complete, zeroth.ran], [false, 0]);
   assert.ok(existsSync(path.join(part, 'pretrain', 'bert-mlm', 'checkpoint-1')), 'the interrupted pretraining saved a checkpoint');
   const stop = new AbortController();
@@ -63,6 +63,22 @@ test('the experiment runs end to end, and an interrupted one continues to the sa
   assert.deepEqual(resumed.cells, results.cells);
   assert.deepEqual(resumed.comparisons, results.comparisons);
   assert.deepEqual(resumed.claims, results.claims);
+
+  // Two jobs at a time (child processes, one thread each), stopped after the first cell and run again: the same
+  // results as one job at a time.
+  const side = path.join(tmp, 'jobs');
+  const halt = new AbortController();
+  const stopped = await runExperiment({ settings, out: side, backend: nodeBackend, jobs: 2, signal: halt.signal, log: (s) => { if (s.includes('__seed')) halt.abort(); } });
+  assert.equal(stopped.complete, false);
+  const between = (await finishedCells(side)).length;
+  assert.ok(between >= 1 && between < 16, `${between} cells finished before the stop`);
+  const again = await runExperiment({ settings, out: side, backend: nodeBackend, jobs: 2, log: quiet });
+  assert.ok(again.complete);
+  assert.equal(again.ran, 16 - between);
+  const parallel = JSON.parse(readFileSync(path.join(side, 'results.json'), 'utf8')) as Results;
+  assert.deepEqual(parallel.cells, results.cells);
+  assert.deepEqual(parallel.domain, results.domain);
+  assert.deepEqual(parallel.claims, results.claims);
 
   // The same folder with other settings: refused, naming --out and --overwrite.
   await assert.rejects(runExperiment({ settings: { ...settings, seeds: [0] }, out: part, backend: nodeBackend, log: quiet }), /--out .*other settings.*--overwrite/);
