@@ -44,9 +44,9 @@ export function taskTexts(t: TaskData): string[] {
   return t.kind === 'classify' ? t.data.eval.map((x) => x.text) : t.data.eval.map((x) => x.tokens.join(' '));
 }
 
-/** What a cell's score is: every head's `accuracy` (text-to-text tagging: exact match of the whole tag sequence). */
+/** What a cell's score is: every head's `accuracy` (for T5's tagging, the word accuracy of the tags it writes). */
 export function scoreName(family: CellSpec['variant']['family'], t: TaskData): string {
-  if (t.kind === 'tag') return family === 't5' ? 'exact match' : 'word accuracy';
+  if (t.kind === 'tag') return 'word accuracy';
   if (t.kind === 'qa') return family === 't5' ? 'exact match' : 'F1';
   return 'accuracy';
 }
@@ -54,7 +54,7 @@ export function scoreName(family: CellSpec['variant']['family'], t: TaskData): s
 /** Tagging as T5 frames a task: the words in, the tags (space-separated) out. */
 function taggingAsText2Text(d: TaggingData): Text2TextData {
   const frame = (xs: TaggingData['train']) => xs.map((x) => ({ input: `pos: ${x.tokens.join(' ')}`, target: x.tags.join(' ') }));
-  return { train: frame(d.train), eval: frame(d.eval) };
+  return { train: frame(d.train), eval: frame(d.eval), wordTargets: true };
 }
 
 /** Extractive QA as T5 frames SQuAD: "question: ... context: ..." in, the answer text out. */

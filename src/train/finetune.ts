@@ -38,7 +38,7 @@ import {
   DataError, readCorpus, readJsonlObjects, readTaggedJsonl, type BrownGenre, type ShufflerState, type TaggedSentence,
 } from '../data/index.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { accuracy, confusionMatrix, macroF1, perClassScores, withoutIgnored } from './metrics.js';
+import { accuracy, confusionMatrix, macroF1, perClassScores, withoutIgnored, wordAccuracy } from './metrics.js';
 import { readLog, type LogRecord } from './log.js';
 import { writeLabelReport } from './report.js';
 import { claimForNewRun, lockRunFolder } from './run-folder.js';
@@ -235,6 +235,8 @@ export interface Text2TextData {
   /** What the held-out set is, for errors ("held-out.jsonl", "every 10th example of data.jsonl"). */
   evalName?: string;
   labels?: string[];
+  /** The targets are one word per input word (tags): scored by word accuracy as well, which is then the primary metric. */
+  wordTargets?: boolean;
 }
 
 /**
@@ -896,9 +898,10 @@ interface GenerationScores extends Scores {
   outputs: string[];
 }
 
-function generationScores(outputs: string[], targetsRaw: string[], labels?: string[]): GenerationScores {
+function generationScores(outputs: string[], targetsRaw: string[], labels?: string[], wordTargets?: boolean): GenerationScores {
   const targets = targetsRaw.map(normalise);
   const metrics: Record<string, number> = { exact_match: outputs.filter((p, i) => normalise(p) === targets[i]).length / Math.max(1, outputs.length) };
+  if (wordTargets) metrics.word_accuracy = wordAccuracy(targets, outputs);
   if (labels) {
     const index = new Map(labels.map((l, i) => [normalise(l), i]));
     const truth = targets.map((t) => index.get(t) ?? -1);
@@ -940,12 +943,13 @@ export async function finetuneText2Text(o: Text2TextFinetuneOptions): Promise<Fi
       });
       return async () => {
         gen ??= await Seq2SeqGenerator.create(o.backend, seq2seq, c.store);
-        return generationScores(await generateTexts(gen, tok, o.base.hf, inputs, targetLen, c.pad), data.eval.map((x) => x.target), data.labels);
+        return generationScores(await generateTexts(gen, tok, o.base.hf, inputs, targetLen, c.pad), data.eval.map((x) => x.target), data.labels, data.wordTargets);
       };
-    }, data.labels ? { primary: 'accuracy', all: ['exact_match', 'accuracy', 'macro_f1', 'valid_labels'] } : { primary: 'exact_match', all: ['exact_match'] });
+    }, data.labels ? { primary: 'accuracy', all: ['exact_match', 'accuracy', 'macro_f1', 'valid_labels'] }
+      : data.wordTargets ? { primary: 'word_accuracy', all: ['word_accuracy', 'exact_match'] } : { primary: 'exact_match', all: ['exact_match'] });
     const m = r.scores.metrics;
     return {
-      accuracy: m.accuracy ?? m.exact_match!, macroF1: m.macro_f1 ?? NaN, exactMatch: m.exact_match, validLabels: m.valid_labels,
+      accuracy: m.accuracy ?? m.word_accuracy ?? m.exact_match!, macroF1: m.macro_f1 ?? NaN, exactMatch: m.exact_match, validLabels: m.valid_labels,
       trainExamples: data.train.length, evalExamples: data.eval.length,
       samples: data.eval.slice(0, 5).map((x, i) => ({ input: x.input, target: x.target, output: r.scores.outputs[i]! })),
       ...common(r),

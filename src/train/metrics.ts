@@ -13,6 +13,24 @@ export function accuracy(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): nu
   return ok / yTrue.length;
 }
 
+/**
+ * Word accuracy of generated word sequences against target ones (a text-to-text tagger's tags): the i-th generated
+ * word is the prediction for the i-th target word, a missing one counts wrong and extra ones are ignored, over all
+ * target words; NaN when there are none. The word accuracy of the tagging heads, for a tagger that writes its tags.
+ */
+export function wordAccuracy(targets: readonly string[], outputs: readonly string[]): number {
+  if (targets.length !== outputs.length) throw new Error(`wordAccuracy: ${targets.length} targets but ${outputs.length} outputs`);
+  let ok = 0;
+  let n = 0;
+  for (let i = 0; i < targets.length; i++) {
+    const want = targets[i]!.split(/\s+/).filter(Boolean);
+    const got = outputs[i]!.split(/\s+/).filter(Boolean);
+    n += want.length;
+    for (let j = 0; j < want.length; j++) if (got[j] === want[j]) ok++;
+  }
+  return n === 0 ? NaN : ok / n;
+}
+
 export interface ConfusionMatrix {
   /** The label of each row/column, ascending. */
   labels: number[];

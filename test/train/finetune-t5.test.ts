@@ -1,6 +1,7 @@
 // Text-to-text fine-tuning of a tiny T5 (a Unigram tokenizer with T5's 100 sentinels, trained here) through the
 // shared Trainer: a synthetic word-mapping task reaches a high exact match of greedy generations; classification
 // framed as text (the label word as target) yields generations that are labels and reports accuracy and macro-F1;
+// word targets (tags) are scored by word accuracy;
 // the checkpoint reloads through loadFinetuned and generates the same text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,6 +85,18 @@ test('text2text fine-tuning of a tiny T5 learns a word mapping (exact match of g
   assert.equal(m.task, 'text2text');
   assert.equal(await m.generate(all[240]!.input), r.samples![0]!.output);
   await assert.rejects(m.classify('x'), /generates text/);
+});
+
+test('word targets (a tagger writing its tags) are scored by word accuracy, the primary metric', async () => {
+  const dir = tempDir('t5-t2t-');
+  const t = tinyT5(dir);
+  const all = mappingExamples();
+  const r = await finetuneText2Text({ ...common(dir, t, 'words'), epochs: 2, data: { train: all.slice(0, 240), eval: all.slice(240), wordTargets: true }, maxTargetLen: 16 });
+  assert.equal(r.primaryMetric, 'word_accuracy');
+  assert.deepEqual(Object.keys(r.curve.at(-1)!.metrics).sort(), ['exact_match', 'loss', 'word_accuracy']);
+  assert.equal(r.accuracy, r.curve.at(-1)!.metrics.word_accuracy);
+  // Every exactly matched pair has all its words right, so word accuracy is at least the exact match.
+  assert.ok(r.accuracy >= r.exactMatch! && r.accuracy <= 1, `word accuracy ${r.accuracy}, exact match ${r.exactMatch}`);
 });
 
 test('classification as text2text: generations are label words; accuracy and macro-F1 are reported', async () => {

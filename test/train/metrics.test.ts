@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  accuracy, confusionMatrix, macroF1, perClassScores, perplexity, squadExactMatch, squadF1, squadNormalize, squadScores, tokenClassificationScores, weightedMean,
+  accuracy, confusionMatrix, macroF1, perClassScores, perplexity, squadExactMatch, squadF1, squadNormalize, squadScores, tokenClassificationScores, weightedMean, wordAccuracy,
 } from '../../src/train/metrics.js';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
@@ -11,6 +11,14 @@ test('accuracy', () => {
   assert.equal(accuracy(new Int32Array([1]), new Int32Array([1])), 1);
   assert.ok(Number.isNaN(accuracy([], [])));
   assert.throws(() => accuracy([1, 2], [1]), /yTrue has 2 labels but yPred has 1/);
+});
+
+test('word accuracy of generated tag sequences: position by position over all target words', () => {
+  // 3 of 4 right in the first, 1 of 2 in the second (one tag missing), 0 of 1 in the third; extra tags ignored.
+  assert.equal(wordAccuracy(['DET NOUN VERB .', 'PRON VERB', 'NOUN'], ['DET NOUN NOUN .', 'PRON', 'VERB NOUN']), 4 / 7);
+  assert.equal(wordAccuracy(['DET  NOUN'], [' DET NOUN . .']), 1);
+  assert.ok(Number.isNaN(wordAccuracy([], [])));
+  assert.throws(() => wordAccuracy(['A'], []), /1 targets but 0 outputs/);
 });
 
 test('confusion matrix (sklearn layout: rows true, columns predicted)', () => {
