@@ -12,7 +12,9 @@ import { writeFileAtomic } from '../io/files.js';
 import { ProgressBar } from '../train/progress.js';
 import { lockRunFolder } from '../train/run-folder.js';
 import { analyze, type CellRecord, type Results } from './analysis.js';
-import { PRETRAIN_STEP_COST, finetuneSteps, fractionCount, plannedCells, plannedVariants, type ExperimentSettings, type TaskName } from './design.js';
+import {
+  PRETRAIN_STEP_COST, finetuneSteps, fractionCount, plannedCells, plannedVariants, type CellSpec, type ExperimentSettings, type TaskName, type Variant,
+} from './design.js';
 import { cellFile, domainFile, runJobs, type PlannedJob } from './jobs.js';
 import { finishedPretraining } from './pretrained.js';
 import type { DomainCheck } from '../train/domain.js';
@@ -91,23 +93,26 @@ async function runLocked(o: ExperimentOptions, s: ExperimentSettings, log: (s: s
   const variants = plannedVariants(s).filter((v) => cells.some((c) => c.variant === v));
   await mkdir(path.join(o.out, 'cells'), { recursive: true });
   const cellDone = (id: string) => existsSync(cellFile(o.out, id));
+  const cellSteps = (c: CellSpec) => finetuneSteps(s, fractionCount(tasks.get(c.task)!.data.train.length, c.fraction));
+  // The tasks a variant is fine-tuned on: its model's domain check runs on each.
+  const tasksOf = (v: Variant) => [...tasks.keys()].filter((t) => cells.some((c) => c.variant === v && c.task === t));
 
   // Pretrainings first (each with the domain checks of its model), then the cells, each after its pretraining.
   const planned: PlannedJob[] = [];
   const longestFirst = [...variants].sort((a, b) => PRETRAIN_STEP_COST[b.family] - PRETRAIN_STEP_COST[a.family]);
   for (const v of longestFirst) {
-    const domainTasks = [...tasks.keys()].filter((t) => cells.some((c) => c.variant === v && c.task === t));
+    const domainTasks = tasksOf(v);
     const finished = (await finishedPretraining(o.out, v.id)) !== undefined && domainTasks.every((t) => existsSync(domainFile(o.out, v.id, t)));
     if (!finished) planned.push({ job: { kind: 'pretrain', variant: v.id, domainTasks }, steps: s.pretrain.steps });
   }
   for (const c of cells) {
     if (cellDone(c.id)) continue;
-    const steps = finetuneSteps(s, fractionCount(tasks.get(c.task)!.data.train.length, c.fraction));
-    planned.push({ job: { kind: 'cell', cell: c }, after: planned.some((j) => j.job.kind === 'pretrain' && j.job.variant === c.variant.id) ? c.variant.id : undefined, steps });
+    const pretrainingPlanned = planned.some((j) => j.job.kind === 'pretrain' && j.job.variant === c.variant.id);
+    planned.push({ job: { kind: 'cell', cell: c }, after: pretrainingPlanned ? c.variant.id : undefined, steps: cellSteps(c) });
   }
 
   // Progress in training steps: every pretraining's and every cell's, done ones counted at the start.
-  const allSteps = variants.length * s.pretrain.steps + cells.reduce((n, c) => n + finetuneSteps(s, fractionCount(tasks.get(c.task)!.data.train.length, c.fraction)), 0);
+  const allSteps = variants.length * s.pretrain.steps + cells.reduce((n, c) => n + cellSteps(c), 0);
   let done = allSteps - planned.reduce((n, j) => n + j.steps, 0);
   let finished = cells.filter((c) => cellDone(c.id)).length;
   const bar = o.progress ? new ProgressBar({ total: allSteps, label: 'experiment', startStep: done }) : undefined;
@@ -139,9 +144,7 @@ async function runLocked(o: ExperimentOptions, s: ExperimentSettings, log: (s: s
     return { variant: v.id, family: v.family, objective: v.objective, steps: p.steps, evalLoss: p.evalLoss, perplexity: p.perplexity };
   }));
   const domain: DomainCheck[] = [];
-  for (const v of variants)
-    for (const t of tasks.keys())
-      if (cells.some((c) => c.variant === v && c.task === t)) domain.push(JSON.parse(await readFile(domainFile(o.out, v.id, t), 'utf8')) as DomainCheck);
+  for (const v of variants) for (const t of tasksOf(v)) domain.push(JSON.parse(await readFile(domainFile(o.out, v.id, t), 'utf8')) as DomainCheck);
   const results = analyze(s, pretraining, records, domain);
   await writeReport(o.out, results);
   return { complete: true, ran, results };

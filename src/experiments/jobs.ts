@@ -168,14 +168,14 @@ export interface RunJobsOptions {
 export async function runJobs(planned: PlannedJob[], o: RunJobsOptions): Promise<boolean> {
   if (!(Number.isInteger(o.jobs) && o.jobs >= 1)) throw new Error(`jobs must be an integer >= 1, got ${o.jobs}`);
   if (o.jobs > 1 && o.backend !== nodeBackend) throw new Error(`jobs ${o.jobs}: jobs run side by side in child processes on onnxruntime-node; with another backend (${o.backend.name}) use jobs 1`);
-  const n = Math.max(1, Math.min(o.jobs, planned.length));
   const lanes: Lane[] = [];
-  if (o.jobs <= 1) {
+  if (o.jobs === 1) {
     const runner = new JobRunner(o.settings, o.out, o.backend, o.log);
     lanes.push({ run: (job) => runner.run(job, o.signal), abort: () => {}, close: async () => {} });
   } else {
+    // Threads by the jobs asked for, children only for the jobs there are (none when every job is done).
     const threads = Math.max(1, Math.floor(availableCores() / o.jobs));
-    for (let i = 0; i < n; i++) lanes.push(childLane(o.settings, o.out, threads, o.log));
+    for (let i = 0; i < Math.min(o.jobs, planned.length); i++) lanes.push(childLane(o.settings, o.out, threads, o.log));
   }
   const pending = [...planned];
   const done = new Set<string>();

@@ -80,6 +80,10 @@ test('the experiment runs end to end, and an interrupted one continues to the sa
   assert.deepEqual(parallel.domain, results.domain);
   assert.deepEqual(parallel.claims, results.claims);
 
+  // Jobs that cannot run: not a whole number, or side by side on a backend a child process cannot rebuild.
+  await assert.rejects(runExperiment({ settings, out: side, backend: nodeBackend, jobs: 0, log: quiet }), /jobs must be an integer >= 1, got 0/);
+  await assert.rejects(runExperiment({ settings, out: side, backend: { ...nodeBackend, name: 'another' }, jobs: 2, log: quiet }), /with another backend \(another\) use jobs 1/);
+
   // The same folder with other settings: refused, naming --out and --overwrite.
   await assert.rejects(runExperiment({ settings: { ...settings, seeds: [0] }, out: part, backend: nodeBackend, log: quiet }), /--out .*other settings.*--overwrite/);
 });
