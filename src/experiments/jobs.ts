@@ -78,7 +78,7 @@ export class JobRunner {
     const { interrupted: _i, ...run } = r;
     const record: CellRecord = {
       id: c.id, variant: c.variant.id, family: c.variant.family, objective: c.variant.objective, task: c.task, fraction: c.fraction,
-      init: c.init, seed: c.seed, scoreName: scoreName(c.variant.family, t), ...run,
+      init: c.init, seed: c.seed, scoreName: scoreName(t), ...run,
     };
     await writeFileAtomic(cellFile(this.out, c.id), `${JSON.stringify({ ...record, seconds: (performance.now() - t0) / 1000 }, null, 2)}\n`);
     // The cell's numbers are kept; its fine-tuned model is not needed again.

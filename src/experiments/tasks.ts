@@ -44,10 +44,10 @@ export function taskTexts(t: TaskData): string[] {
   return t.kind === 'classify' ? t.data.eval.map((x) => x.text) : t.data.eval.map((x) => x.tokens.join(' '));
 }
 
-/** What a cell's score is: every head's `accuracy` (for T5's tagging, the word accuracy of the tags it writes). */
-export function scoreName(family: CellSpec['variant']['family'], t: TaskData): string {
+/** What a cell's score is: accuracy; for tagging word accuracy (T5's: of the tags it writes); for QA SQuAD F1, every family's. */
+export function scoreName(t: TaskData): string {
   if (t.kind === 'tag') return 'word accuracy';
-  if (t.kind === 'qa') return family === 't5' ? 'exact match' : 'F1';
+  if (t.kind === 'qa') return 'F1';
   return 'accuracy';
 }
 
@@ -57,10 +57,10 @@ function taggingAsText2Text(d: TaggingData): Text2TextData {
   return { train: frame(d.train), eval: frame(d.eval), wordTargets: true };
 }
 
-/** Extractive QA as T5 frames SQuAD: "question: ... context: ..." in, the answer text out. */
+/** Extractive QA as T5 frames SQuAD: "question: ... context: ..." in, the answer text out, scored by SQuAD F1. */
 function qaAsText2Text(d: QaData): Text2TextData {
   const frame = (xs: QaData['train']) => xs.map((x) => ({ input: `question: ${x.question} context: ${x.context}`, target: x.answers[0]!.text }));
-  return { train: frame(d.train), eval: frame(d.eval) };
+  return { train: frame(d.train), eval: frame(d.eval), answers: d.eval.map((x) => x.answers.map((a) => a.text)) };
 }
 
 /** A cell's training subset: `fraction` of the training examples, drawn by the cell's seed (shared by both inits). */
@@ -97,16 +97,13 @@ export async function runCell(cell: CellSpec, t: TaskData, s: ExperimentSettings
     seed: cell.seed, progress: false, signal: o.signal,
   };
   let r: FinetuneResult;
-  let score: number | undefined;
   if (how === 'text2text') {
     const data = t.kind === 'classify' ? classificationAsText2Text(d as ClassificationData, 'classify')
       : t.kind === 'qa' ? qaAsText2Text(d as QaData) : taggingAsText2Text(d as TaggingData);
     // A question and its 3-sentence context need more than a classification input; QA targets are short spans.
     r = await finetuneText2Text({ ...common, ...(t.kind === 'qa' ? { maxLen: QA_MAX_LEN } : {}), data, maxTargetLen: t.kind === 'tag' ? f.maxLen : t.kind === 'qa' ? 16 : 8 });
   } else if (how === 'qa') {
-    const q = await finetuneQa({ ...common, maxLen: QA_MAX_LEN, docStride: QA_DOC_STRIDE, data: d as QaData });
-    r = q;
-    score = q.f1;
+    r = await finetuneQa({ ...common, maxLen: QA_MAX_LEN, docStride: QA_DOC_STRIDE, data: d as QaData });
   } else if (how === 'tag') {
     r = await finetuneTagger({ ...common, data: d as TaggingData });
   } else if (how === 'classify') {
@@ -119,7 +116,7 @@ export async function runCell(cell: CellSpec, t: TaskData, s: ExperimentSettings
   if (Number.isFinite(r.macroF1)) metrics['macro_f1'] = r.macroF1;
   if (r.exactMatch !== undefined) metrics['exact_match'] = r.exactMatch;
   return {
-    score: score ?? r.accuracy, metrics, trainExamples: r.trainExamples, evalExamples: r.evalExamples, steps: r.steps,
+    score: t.kind === 'qa' ? r.f1! : r.accuracy, metrics, trainExamples: r.trainExamples, evalExamples: r.evalExamples, steps: r.steps,
     curve: curveOf(r), interrupted: r.stoppedBy === 'interrupt',
   };
 }

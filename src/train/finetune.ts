@@ -38,7 +38,7 @@ import {
   DataError, readCorpus, readJsonlObjects, readTaggedJsonl, type BrownGenre, type ShufflerState, type TaggedSentence,
 } from '../data/index.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { accuracy, confusionMatrix, macroF1, perClassScores, withoutIgnored, wordAccuracy } from './metrics.js';
+import { accuracy, confusionMatrix, macroF1, perClassScores, squadScores, withoutIgnored, wordAccuracy } from './metrics.js';
 import { readLog, type LogRecord } from './log.js';
 import { writeLabelReport } from './report.js';
 import { claimForNewRun, lockRunFolder } from './run-folder.js';
@@ -237,6 +237,12 @@ export interface Text2TextData {
   labels?: string[];
   /** The targets are one word per input word (tags): scored by word accuracy as well, which is then the primary metric. */
   wordTargets?: boolean;
+  /**
+   * Question answering written as text (T5's SQuAD): every gold answer of each held-out example. Generations are
+   * then scored as the official SQuAD script scores them (normalised exact match and token F1, best over the golds,
+   * F1 the primary metric), the same scores as the span heads', so the two kinds of model compare directly.
+   */
+  answers?: string[][];
 }
 
 /**
@@ -366,13 +372,13 @@ export interface FinetuneResult {
    * QA: SQuAD exact match (also `accuracy`).
    */
   exactMatch?: number;
-  /** QA: SQuAD token F1 (the primary metric), a fraction 0..1 like every score here. */
+  /** QA (span heads, and text2text with `answers`): SQuAD token F1 (the primary metric), a fraction 0..1 like every score here. */
   f1?: number;
   /** Text2text classification: the share of generations that are one of the labels. */
   validLabels?: number;
   /** Text2text: the first few held-out inputs, targets and generations. */
   samples?: { input: string; target: string; output: string }[];
-  /** The metric the task is judged by: accuracy (classify, tag, text2text with labels) or exact_match (text2text). */
+  /** The metric the task is judged by: accuracy (classify, tag, text2text with labels), f1 (QA) or exact_match (text2text). */
   primaryMetric: string;
   /**
    * Every evaluation of the run (resumed runs included), as in log.jsonl: the step and the task's metrics (classify:
@@ -898,7 +904,11 @@ interface GenerationScores extends Scores {
   outputs: string[];
 }
 
-function generationScores(outputs: string[], targetsRaw: string[], labels?: string[], wordTargets?: boolean): GenerationScores {
+function generationScores(outputs: string[], targetsRaw: string[], labels?: string[], wordTargets?: boolean, answers?: string[][]): GenerationScores {
+  if (answers) {
+    const { exactMatch, f1 } = squadScores(outputs, answers);
+    return { metrics: { exact_match: exactMatch, f1 }, outputs };
+  }
   const targets = targetsRaw.map(normalise);
   const metrics: Record<string, number> = { exact_match: outputs.filter((p, i) => normalise(p) === targets[i]).length / Math.max(1, outputs.length) };
   if (wordTargets) metrics.word_accuracy = wordAccuracy(targets, outputs);
@@ -943,13 +953,15 @@ export async function finetuneText2Text(o: Text2TextFinetuneOptions): Promise<Fi
       });
       return async () => {
         gen ??= await Seq2SeqGenerator.create(o.backend, seq2seq, c.store);
-        return generationScores(await generateTexts(gen, tok, o.base.hf, inputs, targetLen, c.pad), data.eval.map((x) => x.target), data.labels, data.wordTargets);
+        return generationScores(await generateTexts(gen, tok, o.base.hf, inputs, targetLen, c.pad), data.eval.map((x) => x.target), data.labels, data.wordTargets, data.answers);
       };
-    }, data.labels ? { primary: 'accuracy', all: ['exact_match', 'accuracy', 'macro_f1', 'valid_labels'] }
+    }, data.answers ? { primary: 'f1', all: ['f1', 'exact_match'] }
+      : data.labels ? { primary: 'accuracy', all: ['exact_match', 'accuracy', 'macro_f1', 'valid_labels'] }
       : data.wordTargets ? { primary: 'word_accuracy', all: ['word_accuracy', 'exact_match'] } : { primary: 'exact_match', all: ['exact_match'] });
     const m = r.scores.metrics;
     return {
       accuracy: m.accuracy ?? m.word_accuracy ?? m.exact_match!, macroF1: m.macro_f1 ?? NaN, exactMatch: m.exact_match, validLabels: m.valid_labels,
+      ...(m.f1 !== undefined ? { f1: m.f1 } : {}),
       trainExamples: data.train.length, evalExamples: data.eval.length,
       samples: data.eval.slice(0, 5).map((x, i) => ({ input: x.input, target: x.target, output: r.scores.outputs[i]! })),
       ...common(r),

@@ -88,7 +88,7 @@ test('the experiment runs end to end, and an interrupted one continues to the sa
   await assert.rejects(runExperiment({ settings: { ...settings, seeds: [0] }, out: part, backend: nodeBackend, log: quiet }), /--out .*other settings.*--overwrite/);
 });
 
-test('brown-qa cells: BERT and GPT-2 fine-tune a span head scored by F1, T5 writes the answer', async () => {
+test('brown-qa cells: BERT and GPT-2 fine-tune a span head, T5 writes the answer, all scored by SQuAD F1', async () => {
   const qa: ExperimentSettings = { ...structuredClone(PRESETS.toy), families: ['bert', 'gpt2', 't5'], tasks: ['brown-qa'], fractions: [0.001], seeds: [0] };
   const out = path.join(tmp, 'qa');
   const r = await runExperiment({ settings: qa, out, backend: nodeBackend, log: quiet });
@@ -96,6 +96,10 @@ test('brown-qa cells: BERT and GPT-2 fine-tune a span head scored by F1, T5 writ
   const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as Results;
   assert.equal(results.cells.length, 6);
   const names = new Map(results.comparisons.map((c) => [c.family, c.scoreName]));
-  assert.deepEqual([names.get('bert'), names.get('gpt2'), names.get('t5')], ['F1', 'F1', 'exact match']);
-  for (const c of results.cells) assert.ok(c.score >= 0 && c.score <= 1 && c.evalExamples > 0, JSON.stringify(c));
+  assert.deepEqual([names.get('bert'), names.get('gpt2'), names.get('t5')], ['F1', 'F1', 'F1']);
+  for (const c of results.cells) {
+    assert.ok(c.score >= 0 && c.score <= 1 && c.evalExamples > 0, JSON.stringify(c));
+    assert.equal(c.score, c.metrics['f1'], `${c.variant}: the score is the SQuAD F1`);
+    assert.ok(c.metrics['f1']! >= c.metrics['exact_match']!, JSON.stringify(c.metrics));
+  }
 });

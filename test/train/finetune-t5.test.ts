@@ -1,7 +1,7 @@
 // Text-to-text fine-tuning of a tiny T5 (a Unigram tokenizer with T5's 100 sentinels, trained here) through the
 // shared Trainer: a synthetic word-mapping task reaches a high exact match of greedy generations; classification
 // framed as text (the label word as target) yields generations that are labels and reports accuracy and macro-F1;
-// word targets (tags) are scored by word accuracy;
+// word targets (tags) are scored by word accuracy; written answers (T5's SQuAD) by SQuAD F1 and exact match;
 // the checkpoint reloads through loadFinetuned and generates the same text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +14,7 @@ import { saveTokenizer, trainTokenizer, type Tokenizer } from '../../src/tokeniz
 import {
   classificationAsText2Text, finetuneText2Text, loadFinetuned, type FinetuneCommonOptions, type Text2TextExample,
 } from '../../src/train/finetune.js';
+import { squadScores } from '../../src/train/metrics.js';
 import { tempDir } from '../tokenizers/helpers.js';
 
 const SOURCE = ['red', 'blue', 'green', 'black', 'white', 'pink'];
@@ -119,4 +120,21 @@ test('classification as text2text: generations are label words; accuracy and mac
   console.log(`classification: accuracy ${r.accuracy}, macro-F1 ${r.macroF1}, valid labels ${r.validLabels}`, r.samples);
   assert.equal(r.validLabels, 1, 'every generation is a label');
   assert.ok(r.accuracy > 0.5 && r.macroF1 > 0.5, `accuracy ${r.accuracy}, macro-F1 ${r.macroF1}`);
+});
+
+test('answers written as text (T5 SQuAD) are scored as SQuAD scores them: F1 the primary metric, best over the golds', async () => {
+  const dir = tempDir('t5-t2t-');
+  const t = tinyT5(dir);
+  const all = mappingExamples();
+  // Five held-out examples, so the samples hold every generation; each has a second gold answer, "the <first word>".
+  const ev = all.slice(240, 245);
+  const answers = ev.map((x) => [x.target, `the ${x.target.split(' ')[0]}`]);
+  const r = await finetuneText2Text({ ...common(dir, t, 'qa'), epochs: 2, data: { train: all.slice(0, 240), eval: ev, answers }, maxTargetLen: 16 });
+  assert.equal(r.primaryMetric, 'f1');
+  assert.deepEqual(Object.keys(r.curve.at(-1)!.metrics).sort(), ['exact_match', 'f1', 'loss']);
+  const expected = squadScores(r.samples!.map((x) => x.output), answers);
+  assert.equal(r.samples!.length, 5);
+  assert.equal(r.f1, expected.f1);
+  assert.equal(r.exactMatch, expected.exactMatch);
+  assert.equal(r.curve.at(-1)!.metrics.f1, r.f1);
 });
