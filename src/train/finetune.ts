@@ -369,7 +369,7 @@ export interface FinetuneResult {
   evalWords?: number;
   /**
    * Text2text: the share of held-out examples whose greedy generation equals the target (whitespace-trimmed).
-   * QA: SQuAD exact match (also `accuracy`).
+   * QA, and text2text with `answers`: SQuAD exact match (also `accuracy`).
    */
   exactMatch?: number;
   /** QA (span heads, and text2text with `answers`): SQuAD token F1 (the primary metric), a fraction 0..1 like every score here. */
@@ -933,6 +933,10 @@ export async function finetuneText2Text(o: Text2TextFinetuneOptions): Promise<Fi
   const { data } = o;
   const tok = o.base.tokenizer;
   checkHeldOut(data.train.map((x) => x.input), data.eval.map((x) => x.input), data.evalName ?? 'the evaluation set', 'input');
+  // Checked before training, not at the first evaluation.
+  if (data.answers && (data.answers.length !== data.eval.length || data.answers.some((g) => !g.length))) {
+    throw new Error(`text2text answers: expected at least one gold answer for each of the ${data.eval.length} held-out examples, got ${data.answers.length} lists${data.answers.some((g) => !g.length) ? ' (some empty)' : ''}`);
+  }
   // The target length: the longest training or evaluation target (+ EOS), at most maxTargetLen.
   const longest = Math.max(...(await tok.encodeIdsBatch([...data.train, ...data.eval].map((x) => x.target))).map((e) => e.length + 1));
   const targetLen = Math.max(2, Math.min(o.maxTargetLen, longest));

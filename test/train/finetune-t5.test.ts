@@ -137,4 +137,7 @@ test('answers written as text (T5 SQuAD) are scored as SQuAD scores them: F1 the
   assert.equal(r.f1, expected.f1);
   assert.equal(r.exactMatch, expected.exactMatch);
   assert.equal(r.curve.at(-1)!.metrics.f1, r.f1);
+  // Gold answers that do not line up with the held-out examples fail before any training.
+  await assert.rejects(finetuneText2Text({ ...common(dir, t, 'qa-bad'), data: { train: all.slice(0, 240), eval: ev, answers: answers.slice(1) }, maxTargetLen: 16 }),
+    /text2text answers: expected at least one gold answer for each of the 5 held-out examples, got 4 lists/);
 });
