@@ -69,11 +69,12 @@ export interface ExperimentSettings {
     batchSize: number;
     lr: number;
     /**
-     * A family's own learning rate, where it differs from `lr`. T5's: its span-corruption decoder has learned to
-     * write sentinels and spans, and at the encoders' rate 60 steps do not teach it to write a label word (the T5
-     * paper fine-tunes at a constant 1e-3 with Adafactor); docs/experiment.md has the measurement.
+     * The learning rate of the text-to-text cells (T5 writing its answers), where it differs from `lr`: the
+     * span-corruption decoder has learned to write sentinels and spans, and at the encoders' rate 60 steps do not
+     * teach it to write a label word (the T5 paper fine-tunes at a constant 1e-3 with Adafactor); docs/experiment.md
+     * has the measurement. T5's tagging head (its encoder) trains at `lr`, like BERT's.
      */
-    lrByFamily: Partial<Record<Family, number>>;
+    text2textLr?: number;
     /** Tokens per input. */
     maxLen: number;
     /** Scheduled evaluations during each fine-tuning (the curve). */
@@ -96,7 +97,7 @@ const FULL: ExperimentSettings = {
   objectives: true,
   model: { layers: 4, hidden: 128, heads: 4, seqLen: 128, vocabSize: 4096 },
   pretrain: { steps: 2400, batchSize: 16, lr: 2e-3, evalBatches: 8 },
-  finetune: { epochs: 3, minSteps: 60, maxSteps: 600, batchSize: 16, lr: 5e-4, lrByFamily: { t5: 2e-3 }, maxLen: 64, evaluations: 6, maxEval: 600 },
+  finetune: { epochs: 3, minSteps: 60, maxSteps: 600, batchSize: 16, lr: 5e-4, text2textLr: 2e-3, maxLen: 64, evaluations: 6, maxEval: 600 },
   leftOut: [],
 };
 
@@ -111,7 +112,7 @@ const QUICK: ExperimentSettings = {
   model: { layers: 2, hidden: 128, heads: 4, seqLen: 64, vocabSize: 2048 },
   // Not fewer: at 2000 steps GPT-2 (perplexity 179) no longer beat scratch, at 1000 it was below it (README).
   pretrain: { steps: 2500, batchSize: 16, lr: 2e-3, evalBatches: 4 },
-  finetune: { epochs: 3, minSteps: 60, maxSteps: 90, batchSize: 16, lr: 1e-3, lrByFamily: { t5: 2e-3 }, maxLen: 64, evaluations: 3, maxEval: 400 },
+  finetune: { epochs: 3, minSteps: 60, maxSteps: 90, batchSize: 16, lr: 1e-3, text2textLr: 2e-3, maxLen: 64, evaluations: 3, maxEval: 400 },
   leftOut: [
     'tasks brown-genre, brown-pos and brown-qa (only brown-category: 4 classes)',
     'the 100% label fraction (fractions 1% and 10%)',
@@ -132,18 +133,23 @@ const TOY: ExperimentSettings = {
   objectives: false,
   model: { layers: 1, hidden: 32, heads: 2, seqLen: 32, vocabSize: 300 },
   pretrain: { steps: 4, batchSize: 4, lr: 2e-3, evalBatches: 1 },
-  finetune: { epochs: 1, minSteps: 4, maxSteps: 4, batchSize: 8, lr: 1e-3, lrByFamily: {}, maxLen: 32, evaluations: 2, maxEval: 8 },
+  finetune: { epochs: 1, minSteps: 4, maxSteps: 4, batchSize: 8, lr: 1e-3, maxLen: 32, evaluations: 2, maxEval: 8 },
   leftOut: ['almost everything: a toy run'],
 };
 
 export const PRESETS: Readonly<Record<ExperimentSettings['preset'], ExperimentSettings>> = { quick: QUICK, full: FULL, toy: TOY };
 
-/** The tasks a family can be fine-tuned on, and how (its head, or text-to-text for T5). */
-export function taskSupport(family: Family, task: TaskName, user?: UserData): 'classify' | 'tag' | 'text2text' | 'qa' | undefined {
+/** How a family is fine-tuned on a task: its head, or text-to-text (T5 writing the answer). */
+export type Support = 'classify' | 'tag' | 'text2text' | 'qa';
+
+/** The tasks a family can be fine-tuned on, and how. */
+export function taskSupport(family: Family, task: TaskName, user?: UserData): Support | undefined {
   const kind = task === 'user' ? user?.task : task === 'brown-pos' ? 'tag' : task === 'brown-qa' ? 'qa' : 'classify';
   if (kind === undefined) return undefined;
   // Decoders classify from the last token, tag every token from its left context and answer with a span head.
-  return family === 't5' ? 'text2text' : kind;
+  // T5 tags with its encoder (T5ForTokenClassification): written as text, a tag sequence has to line up word by
+  // word with the input, which the full preset's T5 did not learn (docs/experiment.md).
+  return family === 't5' && kind !== 'tag' ? 'text2text' : kind;
 }
 
 export type Init = 'pretrained' | 'scratch';
@@ -195,9 +201,9 @@ export function finetuneSteps(s: ExperimentSettings, n: number): number {
   return Math.ceil(steps / f.evaluations) * f.evaluations;
 }
 
-/** A family's fine-tuning learning rate. */
-export function finetuneLr(s: ExperimentSettings, family: Family): number {
-  return s.finetune.lrByFamily[family] ?? s.finetune.lr;
+/** A cell's fine-tuning learning rate. */
+export function finetuneLr(s: ExperimentSettings, how: Support): number {
+  return (how === 'text2text' ? s.finetune.text2textLr : undefined) ?? s.finetune.lr;
 }
 
 /** The labelled examples of a fraction of `total`: at least one. */

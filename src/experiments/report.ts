@@ -39,10 +39,10 @@ export async function writeReport(out: string, r: Results): Promise<void> {
   await writeFileAtomic(path.join(out, 'report.html'), renderHtml(blocks));
 }
 
-/** ' (T5: 0.002)' for the families with their own learning rate. */
+/** ' (T5 writing text: 0.002)' where the text-to-text cells have their own learning rate. */
 function lrExceptions(s: Results['settings']): string {
-  const own = s.families.filter((f) => s.finetune.lrByFamily[f] !== undefined).map((f) => `${FAMILY_NAME[f]}: ${s.finetune.lrByFamily[f]}`);
-  return own.length ? ` (${own.join(', ')})` : '';
+  const lr = s.finetune.text2textLr;
+  return lr !== undefined && s.families.includes('t5') ? ` (T5 writing text: ${lr})` : '';
 }
 
 function reportBlocks(r: Results): Block[] {

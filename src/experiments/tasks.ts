@@ -44,17 +44,11 @@ export function taskTexts(t: TaskData): string[] {
   return t.kind === 'classify' ? t.data.eval.map((x) => x.text) : t.data.eval.map((x) => x.tokens.join(' '));
 }
 
-/** What a cell's score is: accuracy; for tagging word accuracy (T5's: of the tags it writes); for QA SQuAD F1, every family's. */
+/** What a cell's score is: accuracy; for tagging word accuracy; for QA SQuAD F1, every family's. */
 export function scoreName(t: TaskData): string {
   if (t.kind === 'tag') return 'word accuracy';
   if (t.kind === 'qa') return 'F1';
   return 'accuracy';
-}
-
-/** Tagging as T5 frames a task: the words in, the tags (space-separated) out. */
-function taggingAsText2Text(d: TaggingData): Text2TextData {
-  const frame = (xs: TaggingData['train']) => xs.map((x) => ({ input: `pos: ${x.tokens.join(' ')}`, target: x.tags.join(' ') }));
-  return { train: frame(d.train), eval: frame(d.eval), wordTargets: true };
 }
 
 /** Extractive QA as T5 frames SQuAD: "question: ... context: ..." in, the answer text out, scored by SQuAD F1. */
@@ -88,28 +82,27 @@ export interface CellRun {
 export async function runCell(cell: CellSpec, t: TaskData, s: ExperimentSettings, o: { backend: Backend; base: FinetuneBase; out: string; signal?: AbortSignal }): Promise<CellRun> {
   const f = s.finetune;
   const how = taskSupport(cell.variant.family, cell.task, s.user);
+  if (!how) throw new Error(`${cell.variant.family} cannot be fine-tuned on ${cell.task}`);
   const d = subset(t.data, cell.fraction, cell.seed);
   const n = d.train.length;
   const steps = finetuneSteps(s, n);
   const common = {
     backend: o.backend, base: o.base, scratch: cell.init === 'scratch', out: o.out, maxLen: f.maxLen, batchSize: f.batchSize,
-    maxSteps: steps, evalEvery: steps / f.evaluations, lr: finetuneLr(s, cell.variant.family), warmupRatio: 0.1, weightDecay: 0.01, gradClip: 1, dropout: 0.1,
+    maxSteps: steps, evalEvery: steps / f.evaluations, lr: finetuneLr(s, how), warmupRatio: 0.1, weightDecay: 0.01, gradClip: 1, dropout: 0.1,
     seed: cell.seed, progress: false, signal: o.signal,
   };
   let r: FinetuneResult;
   if (how === 'text2text') {
     const data = t.kind === 'classify' ? classificationAsText2Text(d as ClassificationData, 'classify')
-      : t.kind === 'qa' ? qaAsText2Text(d as QaData) : taggingAsText2Text(d as TaggingData);
+      : qaAsText2Text(d as QaData);
     // A question and its 3-sentence context need more than a classification input; QA targets are short spans.
-    r = await finetuneText2Text({ ...common, ...(t.kind === 'qa' ? { maxLen: QA_MAX_LEN } : {}), data, maxTargetLen: t.kind === 'tag' ? f.maxLen : t.kind === 'qa' ? 16 : 8 });
+    r = await finetuneText2Text({ ...common, ...(t.kind === 'qa' ? { maxLen: QA_MAX_LEN } : {}), data, maxTargetLen: t.kind === 'qa' ? 16 : 8 });
   } else if (how === 'qa') {
     r = await finetuneQa({ ...common, maxLen: QA_MAX_LEN, docStride: QA_DOC_STRIDE, data: d as QaData });
   } else if (how === 'tag') {
     r = await finetuneTagger({ ...common, data: d as TaggingData });
-  } else if (how === 'classify') {
-    r = await finetuneClassifier({ ...common, data: d as ClassificationData, auxLm: 0 });
   } else {
-    throw new Error(`${cell.variant.family} cannot be fine-tuned on ${cell.task}`);
+    r = await finetuneClassifier({ ...common, data: d as ClassificationData, auxLm: 0 });
   }
   const metrics: Record<string, number> = { accuracy: r.accuracy };
   if (r.f1 !== undefined) metrics['f1'] = r.f1;

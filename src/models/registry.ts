@@ -197,6 +197,11 @@ export interface TaskHead {
   /** Whether the model reads token_type_ids (zeros for one text; a pair's template sets them for 'qa'). */
   readonly tokenTypes: boolean;
   /**
+   * HF's base_model_prefix, where the task model's names carry it and the pretraining model's do not (T5's
+   * `transformer`): a task parameter `<basePrefix>.<name>` starts from the pretrained `<name>`.
+   */
+  readonly basePrefix?: string;
+  /**
    * The task model for a config; `dropout` overrides the config's rates, `auxLm` weighs a decoder's auxiliary LM
    * loss. `numLabels` is 0 for 'seq2seq' heads (the vocabulary is the output) and 'qa' heads (start and end).
    */

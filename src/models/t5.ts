@@ -293,6 +293,17 @@ class T5Stack extends Module {
   }
 }
 
+/** An encoder stack over token ids: the shared embedding, the bidirectional position bias, the blocks, final_layer_norm. */
+function encodeStack(ctx: Ctx, enc: T5Stack, inp: T5EncodeInputs, p: number): Tensor {
+  let x = ctx.dropout(enc.embed_tokens.forward(ctx, inp.inputIds), p);
+  const pos = positions(ctx, inp.inputIds.shape[1]);
+  const bias = enc.positionBias(ctx, pos, pos);
+  const mask = inp.attentionMask ? paddingMask(inp.attentionMask) : undefined;
+  for (const block of enc.block)
+    x = ctx.block(block.prefix, () => block.ff.forward(ctx, block.selfAttention.forward(ctx, x, mask, bias).x));
+  return ctx.dropout(enc.final_layer_norm.forward(ctx, x), p);
+}
+
 export interface T5EncodeInputs {
   /** int64 [B, Te]. */
   inputIds: Tensor;
@@ -354,15 +365,7 @@ export class T5ForConditionalGeneration extends Module implements PretrainingMod
 
   /** The encoder's output after its final_layer_norm (and dropout in training): [B, Te, d_model]. */
   encode(ctx: Ctx, inp: T5EncodeInputs): Tensor {
-    const enc = this.encoder;
-    const p = this.config.dropoutRate;
-    let x = ctx.dropout(this.shared.forward(ctx, inp.inputIds), p);
-    const pos = positions(ctx, inp.inputIds.shape[1]);
-    const bias = enc.positionBias(ctx, pos, pos);
-    const mask = inp.attentionMask ? paddingMask(inp.attentionMask) : undefined;
-    for (const block of enc.block)
-      x = ctx.block(block.prefix, () => block.ff.forward(ctx, block.selfAttention.forward(ctx, x, mask, bias).x));
-    return ctx.dropout(enc.final_layer_norm.forward(ctx, x), p);
+    return encodeStack(ctx, this.encoder, inp, this.config.dropoutRate);
   }
 
   /** Cross-attention keys/values of every decoder layer for an encoder output: computed once per generation. */
@@ -434,6 +437,39 @@ export class T5ForConditionalGeneration extends Module implements PretrainingMod
     const logits = this.lmLogits(ctx, hidden);
     const vocab = logits.shape[logits.rank - 1];
     return headLoss('seq2seq', F.reshape(logits, [-1, vocab]), F.reshape(labels, [-1]));
+  }
+}
+
+/** HF's T5PreTrainedModel.base_model_prefix: where the task models other than T5ForConditionalGeneration keep the body. */
+export const T5_BASE_PREFIX = 'transformer';
+
+/**
+ * T5ForTokenClassification (HF): the encoder alone (T5EncoderModel, under `transformer`), dropout at
+ * classifier_dropout, and a linear `classifier` on every encoder state. The classifier starts at std
+ * initializer_factor, as HF initialises it. A T5ForConditionalGeneration checkpoint loads into it through HF's
+ * base_model_prefix: its `shared.*` and `encoder.*` are this model's `transformer.shared.*` and `transformer.encoder.*`.
+ */
+export class T5ForTokenClassification extends Module {
+  readonly shared: Embedding;
+  readonly encoder: T5Stack;
+  readonly classifier: Linear;
+  constructor(readonly config: T5Config, readonly numLabels: number, readonly classifierDropout: number) {
+    super('');
+    const c = config;
+    this.shared = this.child(new Embedding(`${T5_BASE_PREFIX}.shared`, c.vocabSize, c.dModel, { std: c.initializerFactor }));
+    this.encoder = this.child(new T5Stack(`${T5_BASE_PREFIX}.encoder`, c, this.shared, false));
+    this.classifier = this.child(new Linear('classifier', c.dModel, numLabels, { std: c.initializerFactor }));
+  }
+
+  /** Tag logits [B, T, numLabels]. */
+  forward(ctx: Ctx, inp: T5EncodeInputs): Tensor {
+    const hidden = encodeStack(ctx, this.encoder, inp, this.config.dropoutRate);
+    return this.classifier.forward(ctx, ctx.dropout(hidden, this.classifierDropout));
+  }
+
+  /** Mean cross-entropy against labels [B, T] (-100 = ignored). */
+  loss(ctx: Ctx, inp: T5EncodeInputs, labels: Tensor): Tensor {
+    return F.crossEntropy(F.reshape(this.forward(ctx, inp), [-1, this.numLabels]), F.reshape(labels, [-1]));
   }
 }
 
@@ -510,6 +546,30 @@ export const t5Text2TextHead: TaskHead = {
   },
 };
 
+/**
+ * Token classification (HF's T5ForTokenClassification): the encoder tags every token, as BERT's head does; the
+ * decoder is not used, so a pretrained checkpoint gives only its `shared` and `encoder` weights.
+ */
+export const t5TagHead: TaskHead = {
+  architecture: 'T5ForTokenClassification',
+  framing: 'template',
+  tokenTypes: false,
+  basePrefix: T5_BASE_PREFIX,
+  build: (hf, numLabels, o = {}): TaskModel => {
+    if (hf.model_type !== 't5') throw new Error(`t5: got a ${hf.model_type} config`);
+    const c = t5ConfigFromHf(hf);
+    if (o.dropout !== undefined) c.dropoutRate = o.dropout;
+    // HF's T5Config.classifier_dropout defaults to 0.
+    const configured = (hf as unknown as Record<string, unknown>)['classifier_dropout'];
+    const m = new T5ForTokenClassification(c, numLabels, o.dropout ?? (typeof configured === 'number' ? configured : 0));
+    return {
+      parameters: () => m.parameters(),
+      forward: (ctx, inp) => m.forward(ctx, inp),
+      loss: (ctx, inp, labels) => m.loss(ctx, inp, labels),
+    };
+  },
+};
+
 registerModel({
   modelType: 't5',
   family: 'encoder-decoder',
@@ -533,5 +593,5 @@ registerModel({
     return new T5ForConditionalGeneration(c);
   },
   architecture: () => 'T5ForConditionalGeneration',
-  tasks: { text2text: t5Text2TextHead },
+  tasks: { text2text: t5Text2TextHead, tag: t5TagHead },
 });

@@ -561,12 +561,19 @@ function taskInputs(g: Graph, head: TaskHead, b: number | string, t: number | st
   };
 }
 
-/** Parameters for a task model: pretrained ones copied by name (unless scratch), the rest freshly initialised. */
-function initTaskStore(model: TaskModel, base: FinetuneBase, scratch: boolean, seed: number): ParameterStore {
+/**
+ * Parameters for a task model: pretrained ones copied by name (unless scratch; the head's basePrefix stripped where
+ * the pretrained checkpoint lacks it), the rest freshly initialised.
+ */
+function initTaskStore(model: TaskModel, head: TaskHead, base: FinetuneBase, scratch: boolean, seed: number): ParameterStore {
   const specs = model.parameters();
   const pretrained = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const s of specs)
-    if (!scratch && base.store?.params.has(s.name)) pretrained.set(s.name, { shape: base.store.shapes.get(s.name)!, data: base.store.get(s.name).slice() });
+  const prefix = head.basePrefix ? `${head.basePrefix}.` : undefined;
+  const source = (name: string) => (prefix && name.startsWith(prefix) && !base.store?.params.has(name) ? name.slice(prefix.length) : name);
+  for (const s of specs) {
+    const from = source(s.name);
+    if (!scratch && base.store?.params.has(from)) pretrained.set(s.name, { shape: base.store.shapes.get(from)!, data: base.store.get(from).slice() });
+  }
   if (!scratch && base.store && pretrained.size === 0) throw new Error(`no parameter of the pretrained ${base.hf.model_type} checkpoint matches the task model's names`);
   return storeFromWeights(specs, pretrained, `the pretrained ${base.hf.model_type} checkpoint`, initParameters(specs, seed));
 }
@@ -653,7 +660,7 @@ export async function trainTask<S extends Scores>(o: FinetuneCommonOptions, task
   // Fewer examples than a batch (a tiny label budget): one batch holds them all.
   const batchSize = Math.min(o.batchSize, examples);
   const model = head.build(o.base.hf, labels.length, { dropout: o.dropout, auxLm });
-  const store = initTaskStore(model, o.base, o.scratch, o.seed);
+  const store = initTaskStore(model, head, o.base, o.scratch, o.seed);
   const pad = padId(o.base.tokenizer, o.base.hf, head.framing === 'eos' ? eosId(o.base.tokenizer, o.base.hf) : undefined);
   const { train, ev } = await encodeSet(head, pad);
 

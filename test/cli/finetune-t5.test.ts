@@ -81,7 +81,23 @@ test('finetune --task classify --data brown-genre on a T5 runs text2text over ge
   assert.match(r.samples[0]!.input, /^genre: /);
   assert.ok(r.labels.includes(r.samples[0]!.target));
   for (const k of ['accuracy', 'macroF1', 'validLabels'] as const) assert.ok(r[k] >= 0 && r[k] <= 1, `${k} ${r[k]}`);
-  const bad = cli('finetune', '--from', pre, '--task', 'tag', '--out', path.join(dir, 'bad'));
+  const bad = cli('finetune', '--from', pre, '--task', 'qa', '--out', path.join(dir, 'bad'));
   assert.notEqual(bad.code, 0);
-  assert.match(bad.err, /model_type t5 supports only --task text2text/);
+  assert.match(bad.err, /model_type t5 supports only --task text2text, tag/);
+});
+
+test('finetune --task tag on a T5 trains its encoder as a T5ForTokenClassification; predict tags a file', async () => {
+  const pre = await t5Checkpoint();
+  const out = path.join(dir, 'pos');
+  const ft = cli('finetune', '--from', pre, '--task', 'tag', '--data', 'brown-pos', '--limit', '40', '--max-steps', '4', '--max-len', '32', '--out', out, '--json');
+  assert.equal(ft.code, 0, ft.err);
+  const r = JSON.parse(ft.out) as { task: string; architecture: string; accuracy: number };
+  assert.deepEqual([r.task, r.architecture], ['tag', 'T5ForTokenClassification']);
+  assert.ok(r.accuracy >= 0 && r.accuracy <= 1);
+  const input = path.join(dir, 'pos.jsonl');
+  writeFileSync(input, `${JSON.stringify({ tokens: ['The', 'jury', 'said', 'it', '.'] })}\n`);
+  const p = cli('predict', '--model', out, '--input', input);
+  assert.equal(p.code, 0, p.err);
+  const line = JSON.parse(p.out.trim()) as { tokens: string[]; tags: string[] };
+  assert.equal(line.tags.length, 5);
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PRESETS, type ExperimentSettings } from '../../src/experiments/design.js';
+import { PRESETS, finetuneLr, taskSupport, type ExperimentSettings, type TaskName } from '../../src/experiments/design.js';
 import { finishedCells, runExperiment } from '../../src/experiments/experiment.js';
 import type { Results } from '../../src/experiments/analysis.js';
 import { nodeBackend } from '../../src/runtime/node.js';
@@ -88,18 +88,35 @@ test('the experiment runs end to end, and an interrupted one continues to the sa
   await assert.rejects(runExperiment({ settings: { ...settings, seeds: [0] }, out: part, backend: nodeBackend, log: quiet }), /--out .*other settings.*--overwrite/);
 });
 
-test('brown-qa cells: BERT and GPT-2 fine-tune a span head, T5 writes the answer, all scored by SQuAD F1', async () => {
-  const qa: ExperimentSettings = { ...structuredClone(PRESETS.toy), families: ['bert', 'gpt2', 't5'], tasks: ['brown-qa'], fractions: [0.001], seeds: [0] };
+test('brown-qa cells: BERT and GPT-2 fine-tune a span head, T5 writes the answer, all scored by SQuAD F1; every family tags with a head', async () => {
+  const qa: ExperimentSettings = { ...structuredClone(PRESETS.toy), families: ['bert', 'gpt2', 't5'], tasks: ['brown-qa', 'brown-pos'], fractions: [0.001], seeds: [0] };
   const out = path.join(tmp, 'qa');
   const r = await runExperiment({ settings: qa, out, backend: nodeBackend, log: quiet });
   assert.ok(r.complete);
   const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as Results;
-  assert.equal(results.cells.length, 6);
-  const names = new Map(results.comparisons.map((c) => [c.family, c.scoreName]));
-  assert.deepEqual([names.get('bert'), names.get('gpt2'), names.get('t5')], ['F1', 'F1', 'F1']);
+  assert.equal(results.cells.length, 12);
+  const names = new Map(results.comparisons.map((c) => [`${c.family} ${c.task}`, c.scoreName]));
+  assert.deepEqual(['bert', 'gpt2', 't5'].map((f) => names.get(`${f} brown-qa`)), ['F1', 'F1', 'F1']);
+  assert.deepEqual(['bert', 'gpt2', 't5'].map((f) => names.get(`${f} brown-pos`)), ['word accuracy', 'word accuracy', 'word accuracy']);
   for (const c of results.cells) {
     assert.ok(c.score >= 0 && c.score <= 1 && c.evalExamples > 0, JSON.stringify(c));
-    assert.equal(c.score, c.metrics['f1'], `${c.variant}: the score is the SQuAD F1`);
-    assert.ok(c.metrics['f1']! >= c.metrics['exact_match']!, JSON.stringify(c.metrics));
+    if (c.task === 'brown-qa') {
+      assert.equal(c.score, c.metrics['f1'], `${c.variant}: the score is the SQuAD F1`);
+      assert.ok(c.metrics['f1']! >= c.metrics['exact_match']!, JSON.stringify(c.metrics));
+    } else {
+      // A tagging head's word accuracy and macro-F1 (T5's too: its encoder's T5ForTokenClassification, no generation).
+      assert.equal(c.score, c.metrics['accuracy'], JSON.stringify(c));
+      assert.equal(typeof c.metrics['macro_f1'], 'number', JSON.stringify(c.metrics));
+      assert.equal(c.metrics['exact_match'], undefined, JSON.stringify(c.metrics));
+    }
   }
+});
+
+test('T5 writes text at its own learning rate (classification, QA); its tagging head is its encoder, at the shared rate', () => {
+  const s = PRESETS.full;
+  assert.deepEqual(['brown-category', 'brown-qa', 'brown-pos'].map((t) => taskSupport('t5', t as TaskName)), ['text2text', 'text2text', 'tag']);
+  assert.deepEqual(['brown-category', 'brown-qa', 'brown-pos'].map((t) => taskSupport('bert', t as TaskName)), ['classify', 'qa', 'tag']);
+  assert.equal(finetuneLr(s, 'text2text'), s.finetune.text2textLr);
+  assert.notEqual(s.finetune.text2textLr, s.finetune.lr);
+  for (const how of ['classify', 'tag', 'qa'] as const) assert.equal(finetuneLr(s, how), s.finetune.lr);
 });

@@ -1,7 +1,8 @@
 // T5 against the Hugging Face fixture (test/fixtures/hf/t5, T5ForConditionalGeneration v1.0 style): encoder and
 // decoder last hidden states and logits at every position, the loss and every stored gradient (the tied `shared`
 // embedding and both relative-position tables); the relative position buckets against objectives.md section 9;
-// a checkpoint round trip; the gated-gelu (v1.1) variant and an untied lm_head; AdamW steps with dropout on.
+// a checkpoint round trip; the gated-gelu (v1.1) variant and an untied lm_head; AdamW steps with dropout on;
+// T5ForTokenClassification on the fixture's encoder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -13,15 +14,16 @@ import { loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint.js';
 import '../../src/models/index.js';
 import { getModel } from '../../src/models/registry.js';
 import {
-  T5ForConditionalGeneration, relativePositionBucket, shiftRight, t5Config, t5ConfigFromHf, t5ConfigToHf,
+  T5ForConditionalGeneration, T5ForTokenClassification, relativePositionBucket, shiftRight, t5Config, t5ConfigFromHf, t5ConfigToHf,
 } from '../../src/models/t5.js';
 import { Ctx, initParameters } from '../../src/nn/index.js';
 import type { HostTensor } from '../../src/runtime/backend.js';
 import { nodeBackend } from '../../src/runtime/node.js';
 import { Forward, TrainStep } from '../../src/runtime/step.js';
-import { ParameterStore } from '../../src/runtime/store.js';
+import { ParameterStore, storeFromWeights } from '../../src/runtime/store.js';
+import { readSafetensorsF32 } from '../../src/io/files.js';
 import { weightsOf } from '../../src/train/pretrain.js';
-import { assertF64Gradients, assertGradients, checkEveryGradient, i64, loadWeights, maxAbs, outputsAndGradients, readConfigJson, readReference, type Reference } from '../helpers/fixtures.js';
+import { assertF64Gradients, assertGradients, checkEveryGradient, fixtureDir, i64, loadWeights, maxAbs, outputsAndGradients, readConfigJson, readReference, type Reference } from '../helpers/fixtures.js';
 
 type T5Reference = Reference & { inputs: { decoder_input_ids: number[][] } };
 const ref = readReference('t5') as T5Reference;
@@ -260,4 +262,46 @@ test('t5: AdamW steps in train mode (dropout on) lower the loss on the fixture b
   assert.ok(losses[losses.length - 1] < 0.7 * losses[0], `loss ${losses[0]} -> ${losses[losses.length - 1]}`);
   assert.equal(store.step, 12);
   void [B, Te, Td];
+});
+
+test('T5ForTokenClassification: HF names under `transformer`; its logits are the fixture encoder\'s states through the classifier; gradients against central differences', async () => {
+  const labels = 5;
+  const model = new T5ForTokenClassification(config, labels, 0);
+  const names = model.parameters().map((p) => p.name);
+  assert.ok(names.includes('transformer.shared.weight') && names.includes('transformer.encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'));
+  assert.ok(names.includes('classifier.weight') && names.includes('classifier.bias'));
+  assert.ok(!names.some((n) => n.includes('decoder') || n.includes('lm_head')), 'the encoder alone');
+  // The fixture is a T5ForConditionalGeneration: its `shared` and `encoder.*` are the body (HF's base_model_prefix).
+  const file = `${fixtureDir('t5')}/model.safetensors`;
+  const weights = new Map([...(await readSafetensorsF32(file))].map(([n, w]) => [`transformer.${n}`, w]));
+  const store = storeFromWeights(model.parameters(), weights, file, initParameters(model.parameters(), 3));
+  const w = store.get('classifier.weight');
+  const bias = Float32Array.from({ length: labels }, (_, i) => 0.1 * (i - 2));
+  store.set('classifier.bias', [labels], bias);
+  const fwd = await Forward.compile(nodeBackend, (g) => {
+    const ctx = new Ctx(g);
+    return { logits: model.forward(ctx, { inputIds: g.input('input_ids', 'int64', [B, Te]), attentionMask: g.input('attention_mask', 'int64', [B, Te]) }) };
+  }, store, 't5_tag');
+  const { logits } = await fwd.run({ input_ids: i64(ref.inputs.input_ids), attention_mask: i64(ref.inputs.attention_mask) });
+  assert.deepEqual(logits.shape, [B, Te, labels]);
+  const h = ref.outputs.encoder_last_hidden_state.data;
+  const d = config.dModel;
+  const expected = Float32Array.from({ length: B * Te * labels }, (_, i) => {
+    const [row, k] = [Math.floor(i / labels), i % labels];
+    let z = bias[k]!;
+    for (let j = 0; j < d; j++) z += h[row * d + j]! * w[k * d + j]!;
+    return z;
+  });
+  const diff = maxAbs(logits.data as Float32Array, expected);
+  console.log(`t5 token classification: max |logits - ref encoder states x classifier| ${diff.toExponential(2)}`);
+  assert.ok(diff <= 1e-4, `logits: max abs diff ${diff}`);
+
+  const tags = ref.inputs.input_ids.map((row, b) => row.map((id, t) => (ref.inputs.attention_mask[b]![t] ? id % labels : -100)));
+  const tagFeeds = { input_ids: i64(ref.inputs.input_ids), attention_mask: i64(ref.inputs.attention_mask), labels: i64(tags) };
+  const r = await checkEveryGradient(model, store, (ctx) => {
+    const inp = (n: string) => ctx.g.input(n, 'int64', [B, Te]);
+    return model.loss(ctx, { inputIds: inp('input_ids'), attentionMask: inp('attention_mask') }, inp('labels'));
+  }, tagFeeds);
+  console.log(`t5 token classification: ${r.params} parameters, ${r.entries} entries, worst relative error ${r.worstRel.toExponential(2)} at ${r.worstAt}`);
+  assert.equal(r.params, names.length);
 });

@@ -3,9 +3,8 @@
 // copies pretrained body weights by name, saves HF task checkpoints, and a decoder refuses --task tag.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { brownPosData } from '../../src/data/brown-pos.js';
 import { initParameters } from '../../src/nn/index.js';
 import '../../src/models/index.js';
 import { getModel } from '../../src/models/registry.js';
@@ -14,46 +13,15 @@ import { gpt2Config, gpt2ConfigToHf } from '../../src/models/gpt2.js';
 import { nodeBackend } from '../../src/runtime/node.js';
 import { ParameterStore } from '../../src/runtime/store.js';
 import { saveTokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
-import { finetuneClassifier, finetuneTagger, jsonlData, limitExamples, loadFinetuned, type FinetuneResult, type TaggingData } from '../../src/train/finetune.js';
-import { UNIVERSAL_TAGS } from '../../src/data/brown-pos.js';
-import { brownSlice, tempDir } from '../tokenizers/helpers.js';
+import { finetuneClassifier, finetuneTagger, jsonlData, loadFinetuned, type FinetuneResult, type TaggingData } from '../../src/train/finetune.js';
+import { assertTagsBrown, tinyTaggerSetup } from '../helpers/tagging.js';
 
-const dir = tempDir('pretrain-ft-enc-');
-const tokDir = path.join(dir, 'tok');
-const tokenizer = saveTokenizer(tokDir, trainTokenizer('wordpiece', brownSlice(30), { vocabSize: 1500 }));
-const bert = getModel('bert');
-const hf = bert.newConfig({ layers: 2, hidden: 32, heads: 2, positions: 64, dropout: 0 }, tokenizer);
-const common = {
-  backend: nodeBackend, base: { hf, tokenizer, tokenizerDir: tokDir }, scratch: true, batchSize: 16, warmupRatio: 0.1,
-  weightDecay: 0, gradClip: 1, dropout: 0, seed: 1, progress: false,
-};
+const setup = tinyTaggerSetup('ft-enc', 'wordpiece', 'bert');
+const { dir, hf, common } = setup;
+const bert = setup.entry;
 
 test('a tiny BERT tags Brown parts of speech well above the majority tag', async () => {
-  const data: TaggingData = {
-    labels: [...UNIVERSAL_TAGS].sort(),
-    train: limitExamples(brownPosData('train'), 480, 3),
-    eval: limitExamples(brownPosData('validation'), 120, 4),
-  };
-  const words = data.eval.flatMap((s) => s.tags);
-  const majority = words.filter((t) => t === 'NOUN').length / words.length;
-  const r = await finetuneTagger({ ...common, data, out: path.join(dir, 'tag'), maxLen: 64, epochs: 2, lr: 5e-3 });
-  assert.equal(r.steps, 60);
-  assert.equal(r.architecture, 'BertForTokenClassification');
-  assert.ok(r.evalWords! > 0.85 * words.length, `${r.evalWords} of ${words.length} words scored`);
-  console.log(`# tag: accuracy ${r.accuracy.toFixed(3)}, macro-F1 ${r.macroF1.toFixed(3)}, NOUN share ${majority.toFixed(3)}`);
-  assert.ok(r.accuracy > majority + 0.25, `token accuracy ${r.accuracy} vs NOUN share ${majority}`);
-  assert.ok(r.macroF1 > 0.2, `macro-F1 ${r.macroF1}`);
-  const cfg = JSON.parse(readFileSync(path.join(r.dir, 'config.json'), 'utf8')) as { architectures: string[]; id2label: Record<string, string>; label2id: Record<string, number>; model_type: string };
-  assert.deepEqual(cfg.architectures, ['BertForTokenClassification']);
-  assert.equal(cfg.model_type, 'bert');
-  assert.equal(Object.keys(cfg.id2label).length, 12);
-  assert.equal(cfg.label2id[cfg.id2label['3']!], 3);
-  const m = await loadFinetuned(nodeBackend, r.dir);
-  assert.equal(m.task, 'tag');
-  const tags = await m.tag(['The', 'jury', 'said', 'it', 'was', 'unbelievably', 'good', '.']);
-  assert.equal(tags.length, 8);
-  assert.equal(tags[0], 'DET');
-  assert.equal(tags[7], '.');
+  const m = await assertTagsBrown(setup, 'BertForTokenClassification', 'bert');
   await assert.rejects(m.classify('x'), /not a sequence classifier/);
 });
 
