@@ -7,6 +7,7 @@
 // `DenseReluDense` wo(act(wi(x))) (v1.0, ReLU) or wo(act(wi_0(x)) * wi_1(x)) (v1.1, gated-gelu = gelu_new); a
 // final_layer_norm per stack; dropout at dropout_rate in training. With tied embeddings the decoder output is
 // scaled by d_model^-0.5 before the LM head (shared^T); untied, a separate `lm_head.weight` reads it unscaled.
+// T5ForTokenClassification is the encoder alone (under HF's base_model_prefix `transformer`) with a linear classifier.
 //
 // Relative positions: the bucket function is a pure TypeScript function (relativePositionBucket, float32 as torch
 // computes it). The graph does not compute logarithms: it looks the bucket up in a constant table indexed by the
