@@ -69,10 +69,10 @@ export interface ExperimentSettings {
     batchSize: number;
     lr: number;
     /**
-     * The learning rate of the text-to-text cells (T5 writing its answers), where it differs from `lr`: the
+     * The learning rate of the text-to-text cells (T5 writing label words), where it differs from `lr`: the
      * span-corruption decoder has learned to write sentinels and spans, and at the encoders' rate 60 steps do not
      * teach it to write a label word (the T5 paper fine-tunes at a constant 1e-3 with Adafactor); docs/experiment.md
-     * has the measurement. T5's tagging head (its encoder) trains at `lr`, like BERT's.
+     * has the measurement. T5's tagging and QA heads train at `lr`, like BERT's.
      */
     text2textLr?: number;
     /** Tokens per input. */
@@ -139,7 +139,7 @@ const TOY: ExperimentSettings = {
 
 export const PRESETS: Readonly<Record<ExperimentSettings['preset'], ExperimentSettings>> = { quick: QUICK, full: FULL, toy: TOY };
 
-/** How a family is fine-tuned on a task: its head, or text-to-text (T5 writing the answer). */
+/** How a family is fine-tuned on a task: its head, or text-to-text (T5 writing the label word). */
 export type Support = 'classify' | 'tag' | 'text2text' | 'qa';
 
 /** The tasks a family can be fine-tuned on, and how. */
@@ -147,9 +147,10 @@ export function taskSupport(family: Family, task: TaskName, user?: UserData): Su
   const kind = task === 'user' ? user?.task : task === 'brown-pos' ? 'tag' : task === 'brown-qa' ? 'qa' : 'classify';
   if (kind === undefined) return undefined;
   // Decoders classify from the last token, tag every token from its left context and answer with a span head.
-  // T5 tags with its encoder (T5ForTokenClassification): written as text, a tag sequence has to line up word by
-  // word with the input, which the full preset's T5 did not learn (docs/experiment.md).
-  return family === 't5' && kind !== 'tag' ? 'text2text' : kind;
+  // T5 classifies as text-to-text; it tags with its encoder (T5ForTokenClassification) and answers with a span
+  // head (T5ForQuestionAnswering): written as text, a tag sequence has to line up word by word with the input and
+  // an answer has to be copied out of the context, which the full preset's T5 did not learn (docs/experiment.md).
+  return family === 't5' && kind === 'classify' ? 'text2text' : kind;
 }
 
 export type Init = 'pretrained' | 'scratch';

@@ -7,13 +7,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { taskHead } from '../models/tasks.js';
 import type { Backend } from '../runtime/backend.js';
 import { writeFileAtomic } from '../io/files.js';
 import { ProgressBar } from '../train/progress.js';
 import { lockRunFolder } from '../train/run-folder.js';
 import { analyze, type CellRecord, type Results } from './analysis.js';
 import {
-  PRETRAIN_STEP_COST, finetuneSteps, fractionCount, plannedCells, plannedVariants, type CellSpec, type ExperimentSettings, type TaskName, type Variant,
+  PRETRAIN_STEP_COST, finetuneSteps, fractionCount, plannedCells, plannedVariants, taskSupport, type CellSpec, type ExperimentSettings, type TaskName, type Variant,
 } from './design.js';
 import { cellFile, domainFile, runJobs, type PlannedJob } from './jobs.js';
 import { finishedPretraining } from './pretrained.js';
@@ -92,7 +93,17 @@ async function runLocked(o: ExperimentOptions, s: ExperimentSettings, log: (s: s
   const cells = plannedCells(s, (t) => tasks.has(t));
   const variants = plannedVariants(s).filter((v) => cells.some((c) => c.variant === v));
   await mkdir(path.join(o.out, 'cells'), { recursive: true });
-  const cellDone = (id: string) => existsSync(cellFile(o.out, id));
+  // A finished cell counts only if it was fine-tuned with the head planned now (an older version's is run again).
+  const staleHeads = new Map<string, string>();
+  for (const c of cells) {
+    const file = cellFile(o.out, c.id);
+    if (!existsSync(file)) continue;
+    const had = recordedArchitecture(JSON.parse(await readFile(file, 'utf8')) as Partial<CellRecord>, c, s);
+    if (had !== cellArchitecture(c, s)) staleHeads.set(c.id, had);
+  }
+  if (staleHeads.size)
+    log(`${staleHeads.size} finished cells were fine-tuned with another head than this version's (${[...new Set(staleHeads.values())].join(', ')}): running them again`);
+  const cellDone = (id: string) => existsSync(cellFile(o.out, id)) && !staleHeads.has(id);
   const cellSteps = (c: CellSpec) => finetuneSteps(s, fractionCount(tasks.get(c.task)!.data.train.length, c.fraction));
   // The tasks a variant is fine-tuned on: its model's domain check runs on each.
   const tasksOf = (v: Variant) => [...tasks.keys()].filter((t) => cells.some((c) => c.variant === v && c.task === t));
@@ -162,4 +173,20 @@ export async function finishedCells(out: string): Promise<string[]> {
   } catch {
     return [];
   }
+}
+
+/** The HF class a cell fine-tunes (BertForQuestionAnswering, T5ForConditionalGeneration, ...). */
+function cellArchitecture(c: CellSpec, s: ExperimentSettings): string {
+  const how = taskSupport(c.variant.family, c.task, s.user);
+  if (!how) throw new Error(`${c.variant.family} cannot be fine-tuned on ${c.task}`);
+  return taskHead(c.variant.family, how).architecture;
+}
+
+/**
+ * The HF class a finished cell was fine-tuned as. Cells written before records named it come from when T5
+ * answered questions as text-to-text (T5ForConditionalGeneration); every other head is unchanged since then.
+ */
+function recordedArchitecture(r: Partial<CellRecord>, c: CellSpec, s: ExperimentSettings): string {
+  if (r.architecture !== undefined) return r.architecture;
+  return c.variant.family === 't5' && taskSupport('t5', c.task, s.user) === 'qa' ? 'T5ForConditionalGeneration' : cellArchitecture(c, s);
 }

@@ -3,7 +3,7 @@
 import type { Backend } from '../runtime/backend.js';
 import {
   brownGenreData, brownPosTagData, classificationAsText2Text, finetuneClassifier, finetuneTagger, finetuneText2Text, jsonlData,
-  limitExamples, taggedJsonlData, type ClassificationData, type FinetuneBase, type FinetuneResult, type TaggingData, type Text2TextData,
+  limitExamples, taggedJsonlData, type ClassificationData, type FinetuneBase, type FinetuneResult, type TaggingData,
 } from '../train/finetune.js';
 import { brownQaData, finetuneQa, type QaData } from '../train/qa.js';
 import { finetuneLr, finetuneSteps, fractionCount, taskSupport, type CellSpec, type ExperimentSettings, type TaskName } from './design.js';
@@ -51,12 +51,6 @@ export function scoreName(t: TaskData): string {
   return 'accuracy';
 }
 
-/** Extractive QA as T5 frames SQuAD: "question: ... context: ..." in, the answer text out, scored by SQuAD F1. */
-function qaAsText2Text(d: QaData): Text2TextData {
-  const frame = (xs: QaData['train']) => xs.map((x) => ({ input: `question: ${x.question} context: ${x.context}`, target: x.answers[0]!.text }));
-  return { train: frame(d.train), eval: frame(d.eval), answers: d.eval.map((x) => x.answers.map((a) => a.text)) };
-}
-
 /** A cell's training subset: `fraction` of the training examples, drawn by the cell's seed (shared by both inits). */
 export function subset<T extends { train: unknown[] }>(d: T, fraction: number, seed: number): T {
   return { ...d, train: limitExamples(d.train, fractionCount(d.train.length, fraction), seed) };
@@ -73,6 +67,8 @@ export interface CellRun {
   trainExamples: number;
   evalExamples: number;
   steps: number;
+  /** The HF class fine-tuned (T5ForQuestionAnswering, ...): a later version with another head runs the cell again. */
+  architecture: string;
   /** The score at each scheduled evaluation (empty when the fine-tuning reports none). */
   curve: { step: number; score: number }[];
   interrupted: boolean;
@@ -93,10 +89,7 @@ export async function runCell(cell: CellSpec, t: TaskData, s: ExperimentSettings
   };
   let r: FinetuneResult;
   if (how === 'text2text') {
-    const data = t.kind === 'classify' ? classificationAsText2Text(d as ClassificationData, 'classify')
-      : qaAsText2Text(d as QaData);
-    // A question and its 3-sentence context need more than a classification input; QA targets are short spans.
-    r = await finetuneText2Text({ ...common, ...(t.kind === 'qa' ? { maxLen: QA_MAX_LEN } : {}), data, maxTargetLen: t.kind === 'qa' ? 16 : 8 });
+    r = await finetuneText2Text({ ...common, data: classificationAsText2Text(d as ClassificationData, 'classify'), maxTargetLen: 8 });
   } else if (how === 'qa') {
     r = await finetuneQa({ ...common, maxLen: QA_MAX_LEN, docStride: QA_DOC_STRIDE, data: d as QaData });
   } else if (how === 'tag') {
@@ -109,7 +102,7 @@ export async function runCell(cell: CellSpec, t: TaskData, s: ExperimentSettings
   if (Number.isFinite(r.macroF1)) metrics['macro_f1'] = r.macroF1;
   if (r.exactMatch !== undefined) metrics['exact_match'] = r.exactMatch;
   return {
-    score: t.kind === 'qa' ? r.f1! : r.accuracy, metrics, trainExamples: r.trainExamples, evalExamples: r.evalExamples, steps: r.steps,
+    score: t.kind === 'qa' ? r.f1! : r.accuracy, metrics, trainExamples: r.trainExamples, evalExamples: r.evalExamples, steps: r.steps, architecture: r.architecture,
     curve: curveOf(r), interrupted: r.stoppedBy === 'interrupt',
   };
 }

@@ -7,7 +7,8 @@
 // `DenseReluDense` wo(act(wi(x))) (v1.0, ReLU) or wo(act(wi_0(x)) * wi_1(x)) (v1.1, gated-gelu = gelu_new); a
 // final_layer_norm per stack; dropout at dropout_rate in training. With tied embeddings the decoder output is
 // scaled by d_model^-0.5 before the LM head (shared^T); untied, a separate `lm_head.weight` reads it unscaled.
-// T5ForTokenClassification is the encoder alone (under HF's base_model_prefix `transformer`) with a linear classifier.
+// T5ForTokenClassification is the encoder alone (under HF's base_model_prefix `transformer`) with a linear classifier;
+// T5ForQuestionAnswering is the whole model with a span head on the decoder, which reads the input shifted right.
 //
 // Relative positions: the bucket function is a pure TypeScript function (relativePositionBucket, float32 as torch
 // computes it). The graph does not compute logarithms: it looks the bucket up in a constant table indexed by the
@@ -16,8 +17,9 @@
 // lengths and for a generation step whose query sits at position `past` of a KV cache.
 import type { Dim, Tensor } from '../graph/index.js';
 import * as F from '../graph/index.js';
-import { parseT5Config, type HfT5Config } from '../io/hf-config.js';
+import { parseT5Config, type HfConfig, type HfT5Config } from '../io/hf-config.js';
 import { Ctx, Embedding, Linear, Module, RMSNorm, activate, attention, mergeHeads, paddingMask, splitHeads, type Activation } from '../nn/index.js';
+import { spanTaskModel } from './qa-loss.js';
 import { headLoss, registerModel, type HeadName, type HeadOutputs, type PretrainingModel, type TaskHead, type TaskModel } from './registry.js';
 
 export interface T5Config {
@@ -345,13 +347,11 @@ export interface Seq2SeqLM {
   readonly cache: { layers: number; heads: number; headDim: number; vocab: number; hidden: number };
 }
 
-/** T5ForConditionalGeneration. */
-export class T5ForConditionalGeneration extends Module implements PretrainingModel {
-  readonly modelType = 't5' as const;
+/** T5Model (HF): the shared embedding, the encoder and the decoder, with no head. */
+export class T5Model extends Module {
   readonly shared: Embedding;
   readonly encoder: T5Stack;
   readonly decoder: T5Stack;
-  readonly lm_head?: Linear;
   constructor(readonly config: T5Config) {
     super('');
     const c = config;
@@ -360,8 +360,6 @@ export class T5ForConditionalGeneration extends Module implements PretrainingMod
     this.shared = this.child(new Embedding('shared', c.vocabSize, c.dModel, { std: c.initializerFactor }));
     this.encoder = this.child(new T5Stack('encoder', c, this.shared, false));
     this.decoder = this.child(new T5Stack('decoder', c, this.shared, true));
-    if (!c.tieWordEmbeddings)
-      this.lm_head = this.child(new Linear('lm_head', c.dModel, c.vocabSize, { bias: false, std: c.initializerFactor }));
   }
 
   /** The encoder's output after its final_layer_norm (and dropout in training): [B, Te, d_model]. */
@@ -405,6 +403,18 @@ export class T5ForConditionalGeneration extends Module implements PretrainingMod
       }),
     );
     return { hidden: ctx.dropout(dec.final_layer_norm.forward(ctx, x), p), presents, crossKV };
+  }
+}
+
+/** T5ForConditionalGeneration: T5Model and the LM head (the shared embedding, rescaled, when tied). */
+export class T5ForConditionalGeneration extends T5Model implements PretrainingModel {
+  readonly modelType = 't5' as const;
+  readonly lm_head?: Linear;
+  constructor(config: T5Config) {
+    super(config);
+    const c = config;
+    if (!c.tieWordEmbeddings)
+      this.lm_head = this.child(new Linear('lm_head', c.dModel, c.vocabSize, { bias: false, std: c.initializerFactor }));
   }
 
   /** LM logits [.., vocab] of decoder hidden states: shared^T after the d_model^-0.5 rescale when tied, else lm_head. */
@@ -474,6 +484,32 @@ export class T5ForTokenClassification extends Module {
   }
 }
 
+/**
+ * T5ForQuestionAnswering (HF): the whole encoder-decoder and `qa_outputs` Linear(d_model, 2) on the decoder's
+ * states -> start and end logits [B, T]. As in HF, the decoder reads the input itself shifted right (unless given
+ * decoder_input_ids), so decoder position t has seen the input up to t - 1 and, through cross-attention, all of
+ * it. Parameter names are T5ForConditionalGeneration's without lm_head, so a pretrained checkpoint loads as is;
+ * qa_outputs starts at std initializer_factor * d_model^-0.5 with a zero bias, as HF initialises it.
+ */
+export class T5ForQuestionAnswering extends T5Model {
+  readonly qa_outputs: Linear;
+  constructor(config: T5Config) {
+    super(config);
+    this.qa_outputs = this.child(new Linear('qa_outputs', config.dModel, 2, { std: config.initializerFactor * config.dModel ** -0.5 }));
+  }
+
+  /** Span logits [B, T, 2] (start, end) at the decoder's positions. */
+  logits(ctx: Ctx, inp: T5EncodeInputs & { decoderInputIds?: Tensor }): Tensor {
+    const c = this.config;
+    const encoderHidden = this.encode(ctx, inp);
+    const { hidden } = this.decode(ctx, {
+      decoderInputIds: inp.decoderInputIds ?? shiftRightGraph(inp.inputIds, c.decoderStartTokenId, c.padTokenId),
+      encoderHidden, encoderAttentionMask: inp.attentionMask,
+    });
+    return this.qa_outputs.forward(ctx, hidden);
+  }
+}
+
 /** HF's _shift_right: decoder_start_token_id first, the labels without their last position, -100 -> pad. */
 export function shiftRight(labels: readonly (readonly number[])[], decoderStartTokenId: number, padTokenId: number): number[][] {
   return labels.map((row) => [decoderStartTokenId, ...row.slice(0, -1)].map((v) => (v === -100 ? padTokenId : v)));
@@ -515,6 +551,14 @@ export function t5ConfigToHf(c: T5Config, extra: Record<string, unknown> = {}): 
   }, 't5 config');
 }
 
+/** The config a registry build makes a model from: a t5 config.json, `dropout` (when given) replacing dropout_rate. */
+function t5BuildConfig(hf: HfConfig, dropout: number | undefined): T5Config {
+  if (hf.model_type !== 't5') throw new Error(`t5: got a ${hf.model_type} config`);
+  const c = t5ConfigFromHf(hf);
+  if (dropout !== undefined) c.dropoutRate = dropout;
+  return c;
+}
+
 /**
  * Text-to-text fine-tuning (T5's framing of every task, classification included): the whole
  * T5ForConditionalGeneration, the input text then EOS into the encoder, the target text then EOS as the decoder's
@@ -525,9 +569,7 @@ export const t5Text2TextHead: TaskHead = {
   framing: 'seq2seq',
   tokenTypes: false,
   build: (hf, _numLabels, o = {}): TaskModel => {
-    if (hf.model_type !== 't5') throw new Error(`t5: got a ${hf.model_type} config`);
-    const c = t5ConfigFromHf(hf);
-    if (o.dropout !== undefined) c.dropoutRate = o.dropout;
+    const c = t5BuildConfig(hf, o.dropout);
     const m = new T5ForConditionalGeneration(c);
     return {
       parameters: () => m.parameters(),
@@ -557,9 +599,7 @@ export const t5TagHead: TaskHead = {
   tokenTypes: false,
   basePrefix: T5_BASE_PREFIX,
   build: (hf, numLabels, o = {}): TaskModel => {
-    if (hf.model_type !== 't5') throw new Error(`t5: got a ${hf.model_type} config`);
-    const c = t5ConfigFromHf(hf);
-    if (o.dropout !== undefined) c.dropoutRate = o.dropout;
+    const c = t5BuildConfig(hf, o.dropout);
     // HF's T5Config.classifier_dropout defaults to 0.
     const configured = (hf as unknown as Record<string, unknown>)['classifier_dropout'];
     const m = new T5ForTokenClassification(c, numLabels, o.dropout ?? (typeof configured === 'number' ? configured : 0));
@@ -568,6 +608,19 @@ export const t5TagHead: TaskHead = {
       forward: (ctx, inp) => m.forward(ctx, inp),
       loss: (ctx, inp, labels) => m.loss(ctx, inp, labels),
     };
+  },
+};
+
+/**
+ * Extractive QA (HF's T5ForQuestionAnswering): start and end logits over "question </s> context </s>" (the
+ * tokenizer's pair template), trained and answered as BERT's span head is.
+ */
+export const t5QaHead: TaskHead = {
+  architecture: 'T5ForQuestionAnswering',
+  framing: 'template',
+  tokenTypes: false,
+  build: (hf, _numLabels, o = {}): TaskModel => {
+    return spanTaskModel(new T5ForQuestionAnswering(t5BuildConfig(hf, o.dropout)), (m, ctx, inp) => m.logits(ctx, inp));
   },
 };
 
@@ -587,12 +640,7 @@ registerModel({
       relativeAttentionNumBuckets: 32, relativeAttentionMaxDistance: 128, feedForwardProj: 'relu', tieWordEmbeddings: true,
     }));
   },
-  build: (hf, o = {}) => {
-    if (hf.model_type !== 't5') throw new Error(`t5: got a ${hf.model_type} config`);
-    const c = t5ConfigFromHf(hf);
-    if (o.dropout !== undefined) c.dropoutRate = o.dropout;
-    return new T5ForConditionalGeneration(c);
-  },
+  build: (hf, o = {}) => new T5ForConditionalGeneration(t5BuildConfig(hf, o.dropout)),
   architecture: () => 'T5ForConditionalGeneration',
-  tasks: { text2text: t5Text2TextHead, tag: t5TagHead },
+  tasks: { text2text: t5Text2TextHead, tag: t5TagHead, qa: t5QaHead },
 });

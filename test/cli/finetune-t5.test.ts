@@ -81,9 +81,6 @@ test('finetune --task classify --data brown-genre on a T5 runs text2text over ge
   assert.match(r.samples[0]!.input, /^genre: /);
   assert.ok(r.labels.includes(r.samples[0]!.target));
   for (const k of ['accuracy', 'macroF1', 'validLabels'] as const) assert.ok(r[k] >= 0 && r[k] <= 1, `${k} ${r[k]}`);
-  const bad = cli('finetune', '--from', pre, '--task', 'qa', '--out', path.join(dir, 'bad'));
-  assert.notEqual(bad.code, 0);
-  assert.match(bad.err, /model_type t5 supports only --task text2text, tag/);
 });
 
 test('finetune --task tag on a T5 trains its encoder as a T5ForTokenClassification; predict tags a file', async () => {
@@ -100,4 +97,19 @@ test('finetune --task tag on a T5 trains its encoder as a T5ForTokenClassificati
   assert.equal(p.code, 0, p.err);
   const line = JSON.parse(p.out.trim()) as { tokens: string[]; tags: string[] };
   assert.equal(line.tags.length, 5);
+});
+
+test('finetune --task qa on a T5 trains a T5ForQuestionAnswering (span head on the decoder); predict answers with a span of the context', async () => {
+  const pre = await t5Checkpoint();
+  const out = path.join(dir, 'qa');
+  const ft = cli('finetune', '--from', pre, '--task', 'qa', '--data', 'brown-qa', '--limit', '40', '--max-steps', '4', '--max-len', '128', '--doc-stride', '16', '--out', out, '--json');
+  assert.equal(ft.code, 0, ft.err);
+  const r = JSON.parse(ft.out) as { task: string; architecture: string; f1: number; exactMatch: number };
+  assert.deepEqual([r.task, r.architecture], ['qa', 'T5ForQuestionAnswering']);
+  assert.ok(r.f1 >= r.exactMatch && r.f1 <= 1);
+  const context = 'The jury praised the city. The mayor said the election was fair.';
+  const p = cli('predict', '--model', out, '--question', 'Who said the election was fair?', '--context', context, '--json');
+  assert.equal(p.code, 0, p.err);
+  const a = JSON.parse(p.out) as { answer: string; start: number; end: number };
+  assert.equal(context.slice(a.start, a.end), a.answer);
 });

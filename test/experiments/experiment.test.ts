@@ -1,10 +1,10 @@
 // `pretrain experiment` end to end at toy size: pretraining, the cell grid, results.json, report.md and a
 // self-contained report.html; an interrupted experiment (in a pretraining, then between cells) continues without
 // redoing finished cells and ends with the results of an uninterrupted run, also with two jobs at a time in child
-// processes; a folder holding other settings is refused.
+// processes; a folder holding other settings is refused; a cell fine-tuned with an older head runs again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PRESETS, finetuneLr, taskSupport, type ExperimentSettings, type TaskName } from '../../src/experiments/design.js';
@@ -88,7 +88,7 @@ test('the experiment runs end to end, and an interrupted one continues to the sa
   await assert.rejects(runExperiment({ settings: { ...settings, seeds: [0] }, out: part, backend: nodeBackend, log: quiet }), /--out .*other settings.*--overwrite/);
 });
 
-test('brown-qa cells: BERT and GPT-2 fine-tune a span head, T5 writes the answer, all scored by SQuAD F1; every family tags with a head', async () => {
+test('brown-qa cells: every family fine-tunes a span head, scored by SQuAD F1, and tags with a head; a cell fine-tuned with an older head runs again', async () => {
   const qa: ExperimentSettings = { ...structuredClone(PRESETS.toy), families: ['bert', 'gpt2', 't5'], tasks: ['brown-qa', 'brown-pos'], fractions: [0.001], seeds: [0] };
   const out = path.join(tmp, 'qa');
   const r = await runExperiment({ settings: qa, out, backend: nodeBackend, log: quiet });
@@ -110,11 +110,30 @@ test('brown-qa cells: BERT and GPT-2 fine-tune a span head, T5 writes the answer
       assert.equal(c.metrics['exact_match'], undefined, JSON.stringify(c.metrics));
     }
   }
+  const heads = Object.fromEntries(results.cells.filter((c) => c.init === 'pretrained').map((c) => [`${c.family} ${c.task}`, c.architecture]));
+  assert.deepEqual(heads, {
+    'bert brown-qa': 'BertForQuestionAnswering', 'gpt2 brown-qa': 'GPT2ForQuestionAnswering', 't5 brown-qa': 'T5ForQuestionAnswering',
+    'bert brown-pos': 'BertForTokenClassification', 'gpt2 brown-pos': 'GPT2ForTokenClassification', 't5 brown-pos': 'T5ForTokenClassification',
+  });
+
+  // Records written before cells named their head: only T5's QA cells (then text-to-text) are fine-tuned again.
+  for (const id of await finishedCells(out)) {
+    const file = path.join(out, 'cells', `${id}.json`);
+    const { architecture: _a, ...old } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify(old));
+  }
+  const lines: string[] = [];
+  const again = await runExperiment({ settings: qa, out, backend: nodeBackend, log: (l) => lines.push(l) });
+  assert.ok(again.complete);
+  assert.equal(again.ran, 2, 'the two T5 brown-qa cells');
+  assert.ok(lines.some((l) => /2 finished cells were fine-tuned with another head than this version's \(T5ForConditionalGeneration\): running them again/.test(l)), lines.join('\n'));
+  const rerun = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as Results;
+  for (const c of rerun.cells.filter((x) => x.family === 't5' && x.task === 'brown-qa')) assert.equal(c.architecture, 'T5ForQuestionAnswering');
 });
 
-test('T5 writes text at its own learning rate (classification, QA); its tagging head is its encoder, at the shared rate', () => {
+test('T5 classifies as text at its own learning rate; it tags and answers with heads, at the shared rate', () => {
   const s = PRESETS.full;
-  assert.deepEqual(['brown-category', 'brown-qa', 'brown-pos'].map((t) => taskSupport('t5', t as TaskName)), ['text2text', 'text2text', 'tag']);
+  assert.deepEqual(['brown-category', 'brown-qa', 'brown-pos'].map((t) => taskSupport('t5', t as TaskName)), ['text2text', 'qa', 'tag']);
   assert.deepEqual(['brown-category', 'brown-qa', 'brown-pos'].map((t) => taskSupport('bert', t as TaskName)), ['classify', 'qa', 'tag']);
   assert.equal(finetuneLr(s, 'text2text'), s.finetune.text2textLr);
   assert.notEqual(s.finetune.text2textLr, s.finetune.lr);

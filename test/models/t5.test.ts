@@ -2,7 +2,7 @@
 // decoder last hidden states and logits at every position, the loss and every stored gradient (the tied `shared`
 // embedding and both relative-position tables); the relative position buckets against objectives.md section 9;
 // a checkpoint round trip; the gated-gelu (v1.1) variant and an untied lm_head; AdamW steps with dropout on;
-// T5ForTokenClassification on the fixture's encoder.
+// T5ForTokenClassification on the fixture's encoder; T5ForQuestionAnswering on its decoder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -12,9 +12,10 @@ import { Graph } from '../../src/graph/index.js';
 import { parseT5Config } from '../../src/io/hf-config.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint.js';
 import '../../src/models/index.js';
+import { spanTaskModel } from '../../src/models/qa-loss.js';
 import { getModel } from '../../src/models/registry.js';
 import {
-  T5ForConditionalGeneration, T5ForTokenClassification, relativePositionBucket, shiftRight, t5Config, t5ConfigFromHf, t5ConfigToHf,
+  T5ForConditionalGeneration, T5ForQuestionAnswering, T5ForTokenClassification, relativePositionBucket, shiftRight, t5Config, t5ConfigFromHf, t5ConfigToHf,
 } from '../../src/models/t5.js';
 import { Ctx, initParameters } from '../../src/nn/index.js';
 import type { HostTensor } from '../../src/runtime/backend.js';
@@ -303,5 +304,58 @@ test('T5ForTokenClassification: HF names under `transformer`; its logits are the
     return model.loss(ctx, { inputIds: inp('input_ids'), attentionMask: inp('attention_mask') }, inp('labels'));
   }, tagFeeds);
   console.log(`t5 token classification: ${r.params} parameters, ${r.entries} entries, worst relative error ${r.worstRel.toExponential(2)} at ${r.worstAt}`);
+  assert.equal(r.params, names.length);
+});
+
+test('T5ForQuestionAnswering: HF names (no lm_head); span logits are the fixture decoder\'s states through qa_outputs; the decoder reads the input shifted right; gradients against central differences', async () => {
+  const model = new T5ForQuestionAnswering(config);
+  const names = model.parameters().map((p) => p.name);
+  assert.ok(names.includes('shared.weight') && names.includes('decoder.block.0.layer.1.EncDecAttention.q.weight'));
+  assert.ok(names.includes('qa_outputs.weight') && names.includes('qa_outputs.bias') && !names.includes('lm_head.weight'));
+  // The fixture is a T5ForConditionalGeneration: every one of its tensors loads by name, only qa_outputs is new.
+  const file = `${fixtureDir('t5')}/model.safetensors`;
+  const weights = await readSafetensorsF32(file);
+  assert.deepEqual(names.filter((n) => !weights.has(n)).sort(), ['qa_outputs.bias', 'qa_outputs.weight']);
+  const store = storeFromWeights(model.parameters(), weights, file, initParameters(model.parameters(), 3));
+  const w = store.get('qa_outputs.weight');
+  const bias = Float32Array.of(0.25, -0.5);
+  store.set('qa_outputs.bias', [2], bias);
+  const fwd = await Forward.compile(nodeBackend, (g) => {
+    const ctx = new Ctx(g);
+    const inp = { inputIds: g.input('input_ids', 'int64', [B, Te]), attentionMask: g.input('attention_mask', 'int64', [B, Te]) };
+    return {
+      given: model.logits(ctx, { ...inp, decoderInputIds: g.input('decoder_input_ids', 'int64', [B, Td]) }),
+      shifted: model.logits(ctx, inp),
+      explicit: model.logits(ctx, { ...inp, decoderInputIds: g.input('shifted_input_ids', 'int64', [B, Te]) }),
+    };
+  }, store, 't5_qa');
+  const out = await fwd.run({
+    input_ids: i64(ref.inputs.input_ids), attention_mask: i64(ref.inputs.attention_mask), decoder_input_ids: i64(ref.inputs.decoder_input_ids),
+    shifted_input_ids: i64(shiftRight(ref.inputs.input_ids, config.decoderStartTokenId, config.padTokenId)),
+  });
+  assert.deepEqual(out.given.shape, [B, Td, 2]);
+  const h = ref.outputs.decoder_last_hidden_state.data;
+  const d = config.dModel;
+  const expected = Float32Array.from({ length: B * Td * 2 }, (_, i) => {
+    const [row, k] = [Math.floor(i / 2), i % 2];
+    let z = bias[k]!;
+    for (let j = 0; j < d; j++) z += h[row * d + j]! * w[k * d + j]!;
+    return z;
+  });
+  const diff = maxAbs(out.given.data as Float32Array, expected);
+  console.log(`t5 question answering: max |span logits - ref decoder states x qa_outputs| ${diff.toExponential(2)}`);
+  assert.ok(diff <= 1e-4, `span logits: max abs diff ${diff}`);
+  assert.deepEqual(out.shifted.shape, [B, Te, 2]);
+  assert.ok(maxAbs(out.shifted.data as Float32Array, out.explicit.data as Float32Array) <= 1e-6, 'without decoder_input_ids the decoder reads input_ids shifted right');
+
+  const spans = ref.inputs.attention_mask.map((m) => {
+    const len = m.reduce((a, b) => a + b, 0);
+    return [Math.floor(len / 3), len - 1];
+  });
+  const r = await checkEveryGradient(model, store, (ctx) => {
+    const inp = (n: string) => ctx.g.input(n, 'int64', [B, Te]);
+    return spanTaskModel(model, (m, c, x) => m.logits(c, x)).loss(ctx, { inputIds: inp('input_ids'), attentionMask: inp('attention_mask') }, ctx.g.input('labels', 'int64', [B, 2]));
+  }, { input_ids: i64(ref.inputs.input_ids), attention_mask: i64(ref.inputs.attention_mask), labels: i64(spans) });
+  console.log(`t5 question answering: ${r.params} parameters, ${r.entries} entries, worst relative error ${r.worstRel.toExponential(2)} at ${r.worstAt}`);
   assert.equal(r.params, names.length);
 });

@@ -63,13 +63,14 @@ function common(dir: string, t: ReturnType<typeof tinyT5>, out: string): Finetun
   };
 }
 
-test('t5 registers a text2text head and a tag head (its encoder), no classify head; the tokenizer has 100 sentinels', () => {
+test('t5 registers a text2text head, a tag head (its encoder) and a qa head, no classify head; the tokenizer has 100 sentinels', () => {
   const dir = tempDir('t5-t2t-');
   const t = tinyT5(dir);
   assert.equal(t.tokenizer.sentinelIds.length, 100);
   assert.equal(taskHead('t5', 'text2text').framing, 'seq2seq');
   assert.equal(taskHead('t5', 'tag').architecture, 'T5ForTokenClassification');
-  assert.throws(() => taskHead('t5', 'classify'), /supports only --task text2text, tag/);
+  assert.equal(taskHead('t5', 'qa').architecture, 'T5ForQuestionAnswering');
+  assert.throws(() => taskHead('t5', 'classify'), /supports only --task text2text, tag, qa/);
 });
 
 test('text2text fine-tuning of a tiny T5 learns a word mapping (exact match of greedy generations); predict reloads it', async () => {
