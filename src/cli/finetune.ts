@@ -246,7 +246,7 @@ export function registerFinetuneCommands(program: Command, fail: (e: unknown) =>
         } else
           console.log(`accuracy ${(100 * r.accuracy).toFixed(1)}%, macro-F1 ${(100 * r.macroF1).toFixed(1)}% on ${r.evalExamples} held-out ` +
             `${task === 'tag' ? `sentences (${r.evalWords} words)` : 'examples'} (${r.trainExamples} training examples, ${r.steps}${r.steps < r.plannedSteps ? ` of ${r.plannedSteps}` : ''} steps${f.scratch ? ', from scratch' : ''}) -> ${r.dir}`);
-        if (!f.json && task !== 'text2text') console.log(`per-class scores: ${path.join(f.out, 'report.md')}; confusion matrix: ${path.join(f.out, 'confusion_matrix.svg')}`);
+        if (!f.json && task !== 'text2text' && task !== 'qa') console.log(`per-class scores: ${path.join(f.out, 'report.md')}; confusion matrix: ${path.join(f.out, 'confusion_matrix.svg')}`);
         if (!f.json && domain) console.log(domainLine(domain));
       } catch (e) {
         fail(e);

@@ -619,9 +619,8 @@ export const t5QaHead: TaskHead = {
   architecture: 'T5ForQuestionAnswering',
   framing: 'template',
   tokenTypes: false,
-  build: (hf, _numLabels, o = {}): TaskModel => {
-    return spanTaskModel(new T5ForQuestionAnswering(t5BuildConfig(hf, o.dropout)), (m, ctx, inp) => m.logits(ctx, inp));
-  },
+  build: (hf, _numLabels, o = {}): TaskModel =>
+    spanTaskModel(new T5ForQuestionAnswering(t5BuildConfig(hf, o.dropout)), (m, ctx, inp) => m.logits(ctx, inp)),
 };
 
 registerModel({
