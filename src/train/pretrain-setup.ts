@@ -105,7 +105,7 @@ export function pretrainingRun(cfg: TrainConfig, tok: Tokenizer, docs: { train: 
   const objective = getObjective(cfg.objective.name);
   const config = hf ?? newModelConfig(cfg, tok);
   const heads = objectiveHeads(objective, entry.family);
-  const model = entry.build(config, { dropout: cfg.model.dropout, heads });
+  const model = entry.build(config, { dropout: cfg.model.dropout, heads, sboWeight: cfg.objective.sboWeight });
   const store = freshStore(model, cfg.seed);
   const options = objectiveOptions(cfg);
   return {

@@ -113,3 +113,16 @@ for (const [arch, objective] of [['bert', 'mlm+nsp'], ['roberta', 'mlm'], ['bert
     assert.deepEqual(rest.lastEval, full.lastEval);
   });
 }
+
+test('--sbo-weight weighs the span boundary loss in the total: the first step\'s loss is mlm + weight x sbo', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pretrain-sbo-weight-'));
+  const file = corpus(dir);
+  const first = async (sboWeight: number) => (await pretrain(resolveConfig(undefined, {
+    arch: 'bert', objective: 'span', corpus: file, out: path.join(dir, `w${sboWeight}`), vocabSize: 300, layers: 1, hidden: 32,
+    heads: 2, seqLen: 32, batchSize: 4, maxSteps: 1, evalEvery: 0, evalBatches: 1, saveEvery: 0, seed: 3, dropout: 0, sboWeight,
+  }), { backend: nodeBackend, progress: false, log: () => {} })).losses[0]!;
+  const [l0, l1, l2] = [await first(0), await first(1), await first(2)];
+  // Same weights, same batch: only the SBO term's weight differs, and an untrained SBO head's loss is about ln V.
+  assert.ok(l1 - l0 > 3, `SBO term ${l1 - l0}`);
+  assert.ok(Math.abs((l2 - l1) - (l1 - l0)) < 1e-3 * l1, `losses ${l0}, ${l1}, ${l2} are not linear in the weight`);
+});
